@@ -1,0 +1,20 @@
+"""Entry point: `canonicalflow COMMAND ...`; each command group lives in its own module."""
+
+from __future__ import annotations
+
+import click
+
+from canonicalflow.cli._spec import spec
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="canonicalflow")
+def main() -> None:
+    """CanonicalFlow: a formally specified, deterministic, event-sourced trading system.
+
+    Every state machine is written once in spec/*.cflow; `canonicalflow spec` generates the
+    runtime's kernels, contracts, models, tests and docs from it and verifies them.
+    """
+
+
+main.add_command(spec)

@@ -1,0 +1,68 @@
+"""Run CrossHair on a machine's generated contracts; every condition must be confirmed over all paths.
+
+A counterexample, an error, or a condition CrossHair could not exhaust within its time budget
+(a timeout) is a failure: "not refuted" is not "proven".
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from types import ModuleType
+
+__all__ = ["ContractResult", "check_contracts"]
+
+_CONFIRMED = "Confirmed over all paths."
+
+
+@dataclass
+class ContractResult:
+    machine: str
+    conditions: int
+    confirmed: int = 0
+    seconds: float = 0.0
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures and self.confirmed == self.conditions
+
+    def summary(self) -> str:
+        verdict = "ok" if self.ok else "FAILED"
+        return f"{self.machine}: {verdict}; {self.confirmed}/{self.conditions} conditions confirmed over all paths, {self.seconds:.1f} s"
+
+
+def count_conditions(contracts: ModuleType) -> int:
+    """Post-conditions CrossHair must confirm: one line each in the per-event docstrings."""
+    return sum((fn.__doc__ or "").count("post:") for fn in contracts.EVENT_CONTRACTS)
+
+
+def check_contracts(contracts: ModuleType, per_condition_timeout: float = 60.0) -> ContractResult:
+    machine = contracts.k.MACHINE
+    result = ContractResult(machine, count_conditions(contracts))
+    started = time.perf_counter()
+    command = [
+        sys.executable,
+        "-m",
+        "crosshair",
+        "check",
+        "--analysis_kind=PEP316",
+        "--report_all",
+        f"--per_condition_timeout={per_condition_timeout}",
+        contracts.__name__,
+    ]
+    completed = subprocess.run(command, capture_output=True, text=True, check=False)
+    for line in completed.stdout.splitlines():
+        if line.endswith(_CONFIRMED):
+            result.confirmed += 1
+        elif re.search(r":\d+: (error|info)", line):
+            result.failures.append(line.strip())
+    if completed.returncode not in (0, 1) or completed.stderr.strip():
+        result.failures.append(f"crosshair exited {completed.returncode}: {completed.stderr.strip()[-2000:]}")
+    if result.confirmed != result.conditions and not result.failures:
+        result.failures.append(f"only {result.confirmed} of {result.conditions} conditions were confirmed")
+    result.seconds = time.perf_counter() - started
+    return result

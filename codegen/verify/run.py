@@ -1,0 +1,88 @@
+"""Run every checker on every machine and report one line per (checker, machine)."""
+
+from __future__ import annotations
+
+import importlib
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Protocol
+
+from codegen.verify.contracts import check_contracts
+from codegen.verify.differential import check_differential
+from codegen.verify.model_checker import check_model
+from codegen.verify.stateful import check_stateful
+
+__all__ = ["CHECKERS", "Outcome", "verify"]
+
+CHECKERS = ("model", "contracts", "stateful", "differential")
+
+TITLES = {
+    "model": "model checker (BFS over the checker's bounds)",
+    "contracts": "contracts (CrossHair, runtime bounds)",
+    "stateful": "stateful tests (Hypothesis)",
+    "differential": "differential (kernel vs transitions)",
+}
+
+
+class Outcome(Protocol):
+    @property
+    def ok(self) -> bool: ...
+
+    def summary(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Verdict:
+    checker: str
+    machine: str
+    outcome: Outcome
+
+    def details(self) -> list[str]:
+        failures = getattr(self.outcome, "failures", None)
+        if failures is None:
+            failure = getattr(self.outcome, "failure", "")
+            failures = [failure] if failure else []
+        return list(failures)
+
+
+def _module(machine: str, kind: str) -> ModuleType:
+    return importlib.import_module(f"canonicalflow._generated.{machine}_{kind}")
+
+
+def _run(checker: str, machine: str) -> Outcome:
+    if checker == "model":
+        return check_model(_module(machine, "model"))
+    if checker == "contracts":
+        return check_contracts(_module(machine, "contracts"))
+    if checker == "stateful":
+        return check_stateful(_module(machine, "hypothesis"), machine)
+    return check_differential(_module(machine, "model"), _module(machine, "transitions"))
+
+
+def verify(machines: list[str], checkers: tuple[str, ...], echo: Callable[[str], None]) -> bool:
+    """Run `checkers` on `machines`; CrossHair runs in worker processes alongside the others."""
+    started = time.perf_counter()
+    verdicts: list[Verdict] = []
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        background: dict[str, Future[Outcome]] = {}
+        if "contracts" in checkers:
+            background = {m: pool.submit(_run, "contracts", m) for m in machines}
+        for checker in checkers:
+            echo(TITLES[checker])
+            for machine in machines:
+                outcome = background[machine].result() if checker == "contracts" else _run(checker, machine)
+                verdict = Verdict(checker, machine, outcome)
+                verdicts.append(verdict)
+                echo(f"  {outcome.summary()}")
+                for detail in verdict.details():
+                    echo("    " + detail.replace("\n", "\n    "))
+    failed = [v for v in verdicts if not v.outcome.ok]
+    elapsed = time.perf_counter() - started
+    if failed:
+        echo(f"verify: {len(failed)} of {len(verdicts)} checks FAILED in {elapsed:.1f} s")
+    else:
+        echo(f"verify: all {len(verdicts)} checks passed in {elapsed:.1f} s")
+    return not failed
