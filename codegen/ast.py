@@ -78,8 +78,8 @@ Expr = IntLit | BoolLit | Name | Primed | Unary | Binary | Member | IfThenElse
 class IntType:
     """`int[lo..hi]`; a bound is a literal or the name of a constant."""
 
-    lo: int | str
-    hi: int | str
+    lo: int | Name
+    hi: int | Name
     span: SourceSpan
 
 

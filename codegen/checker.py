@@ -10,6 +10,7 @@ from canonicalflow.errors import SourceSpan, SpecError
 from codegen import ast, ir
 from codegen.domain import check_bounded
 from codegen.parser import parse_spec
+from codegen.pyexpr import render
 from codegen.typecheck import Scope, SpecProblem, check_expr, check_name_is_python_safe
 
 __all__ = ["check_files", "load_specs"]
@@ -90,8 +91,8 @@ class _MachineChecker:
         self.scope = Scope(self.enums, state_type, event_type, consts={c[0]: c[1] for c in consts})
         variables = self._vars()
         states = self._states()
-        events = self._events()
         defs = self._defs()
+        events = self._events()
         rows, table, reasons = self._rows(states, events)
         props = self._properties()
         self._check_unused(variables, events, defs, rows, props)
@@ -150,24 +151,23 @@ class _MachineChecker:
                     f"unknown type '{ref.name}': expected int[lo..hi], bool or an enum", ref.span
                 )
             return self.enums[ref.name]
-        lo, check_lo = self._bound(ref.lo, ref.span)
-        hi, check_hi = self._bound(ref.hi, ref.span)
+        lo, check_lo = self._bound(ref.lo)
+        hi, check_hi = self._bound(ref.hi)
         if lo > hi or check_lo > check_hi:
+            shown = [b if isinstance(b, int) else b.name for b in (ref.lo, ref.hi)]
             raise SpecProblem(
-                f"empty range int[{ref.lo}..{ref.hi}]: the lower bound exceeds the upper", ref.span
+                f"empty range int[{shown[0]}..{shown[1]}]: the lower bound exceeds the upper", ref.span
             )
         return ir.IntT(lo, hi, check_lo, check_hi)
 
-    def _bound(self, bound: int | str, span: SourceSpan) -> tuple[int, int]:
+    def _bound(self, bound: int | ast.Name) -> tuple[int, int]:
+        """A bound's runtime and checker values."""
         if isinstance(bound, int):
             return bound, bound
-        for name, runtime, check, _ in self._const_cache():
-            if name == bound:
-                return runtime, check
-        raise SpecProblem(f"unknown constant '{bound}' in a type bound", span)
-
-    def _const_cache(self) -> list[tuple[str, int, int, str]]:
-        return [(c.name, c.runtime_value, c.check_value, c.doc) for c in self.const_decls]
+        for c in self.const_decls:
+            if c.name == bound.name:
+                return c.runtime_value, c.check_value
+        raise SpecProblem(f"unknown constant '{bound.name}' in a type bound", bound.span)
 
     def _vars(self) -> list[ir.Var]:
         out = []
@@ -481,8 +481,9 @@ def _children(e: ir.TExpr) -> tuple[ir.TExpr, ...]:
 
 
 def _check_init_bounds(decl: ast.VarDecl, var_type: ir.Type, init: ir.TExpr) -> None:
-    if isinstance(var_type, ir.IntT) and isinstance(init, ir.Const):
-        value = int(init.value)
+    """An initial value reads no variable, so it is evaluated here, once."""
+    if isinstance(var_type, ir.IntT):
+        value = eval(render(init, lambda r: r.name, lambda e: str(e.index)), {"__builtins__": {}})
         assert var_type.check_lo is not None and var_type.check_hi is not None
         if not var_type.check_lo <= value <= var_type.check_hi:
             raise SpecProblem(

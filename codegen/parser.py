@@ -57,8 +57,13 @@ def _syntax_error(error: UnexpectedInput, text: str, path: str) -> SpecError:
             message += f"; expected {_expected(error.allowed)}"
     elif isinstance(error, UnexpectedToken):
         found = error.token
-        shown = "end of file" if found.type == "$END" else repr(str(found))
-        message = f"unexpected {shown}; expected {_expected(error.expected)}"
+        expected = error.interactive_parser.accepts() if error.interactive_parser else error.expected
+        if found.type == "$END":
+            # Lark places $END on the last token; the file really ends just after it.
+            line, column = found.end_line or line, found.end_column or column
+            message = f"unexpected end of file; expected {_expected(expected)}"
+        else:
+            message = f"unexpected {str(found)!r}; expected {_expected(expected)}"
     else:  # pragma: no cover - Lark raises only the three above
         message = str(error)
     return SpecError(message, SourceSpan(path, line, column), _line(text, line))
@@ -177,7 +182,7 @@ class _ToAst(Transformer):
         return _int(token)
 
     def const_bound(self, meta, token):
-        return str(token)
+        return self._name(token)
 
     def row(self, meta, events, sources, outcome, *rest):
         kind, target = outcome

@@ -111,6 +111,10 @@ def _kind(t: ir.Type) -> str:
 def _name(node: ast.Name, scope: Scope, expected: ir.Type | None, primed: bool) -> ir.TExpr:
     name = node.name
     if name == "state":
+        if not scope.allow_state:
+            raise SpecProblem(
+                "an initial value cannot read 'state': the machine has no state before it exists", node.span
+            )
         return ir.Ref("state", "state", scope.state_type, primed)
     if name == "event" and scope.allow_primed:
         if primed:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
 import click
 
@@ -22,14 +23,23 @@ def _machines(project: Project) -> list[ir.Machine]:
 
 
 @click.group()
-def spec() -> None:
+@click.option(
+    "--project",
+    "project_root",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="The checkout holding spec/ and canonicalflow/_generated/. Default: the one installed.",
+)
+@click.pass_context
+def spec(ctx: click.Context, project_root: Path | None) -> None:
     """Parse, check, generate from and verify the specs in spec/."""
+    ctx.obj = Project(project_root.resolve()) if project_root else Project.locate()
 
 
 @spec.command()
-def gen() -> None:
+@click.pass_obj
+def gen(project: Project) -> None:
     """Regenerate every generated file (code under canonicalflow/_generated/, docs under docs/spec/)."""
-    project = Project.locate()
     started = time.perf_counter()
     machines = _machines(project)
     files = generate(project, machines)
@@ -43,9 +53,9 @@ def gen() -> None:
 
 
 @spec.command()
-def check() -> None:
+@click.pass_obj
+def check(project: Project) -> None:
     """Parse and check every spec, and fail if a generated file differs from what the specs produce."""
-    project = Project.locate()
     started = time.perf_counter()
     machines = _machines(project)
     problems = drift(project, generate(project, machines))
@@ -76,14 +86,14 @@ def check() -> None:
     type=click.Choice(CHECKERS),
     help="Run only this checker (repeatable). Default: all four.",
 )
-def verify_command(machine_names: tuple[str, ...], only: tuple[str, ...]) -> None:
+@click.pass_obj
+def verify_command(project: Project, machine_names: tuple[str, ...], only: tuple[str, ...]) -> None:
     """Run the model checker, CrossHair, the Hypothesis stateful tests and the differential test.
 
     The model checker explores every state within the spec's `check` bounds; CrossHair proves the
     kernel's contracts at runtime bounds (a timeout is a failure); Hypothesis walks the machine at
     random; the differential test compares the kernel with a `transitions` machine.
     """
-    project = Project.locate()
     known = [m.name for m in _machines(project)]
     unknown = [n for n in machine_names if n not in known]
     if unknown:
@@ -97,9 +107,9 @@ def verify_command(machine_names: tuple[str, ...], only: tuple[str, ...]) -> Non
 
 
 @spec.command()
-def docs() -> None:
+@click.pass_obj
+def docs(project: Project) -> None:
     """Write the generated reference pages under docs/spec/."""
-    project = Project.locate()
     machines = _machines(project)
     files = {p: t for p, t in generate(project, machines).items() if p.parent == SPEC_DOCS}
     changed = write(project, files)

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import ModuleType
 
 __all__ = ["ContractResult", "check_contracts"]
@@ -54,7 +55,9 @@ def check_contracts(contracts: ModuleType, per_condition_timeout: float = 60.0) 
         f"--per_condition_timeout={per_condition_timeout}",
         contracts.__name__,
     ]
-    completed = subprocess.run(command, capture_output=True, text=True, check=False)
+    # Run from the root the module was imported from, so the subprocess imports the same code.
+    root = Path(contracts.__file__).resolve().parents[len(contracts.__name__.split(".")) - 1]
+    completed = subprocess.run(command, capture_output=True, text=True, check=False, cwd=root)
     for line in completed.stdout.splitlines():
         if line.endswith(_CONFIRMED):
             result.confirmed += 1
