@@ -12,6 +12,7 @@ __all__ = [
     "class_name",
     "defs_needed",
     "enum_const_name",
+    "event_prelude",
     "header",
     "local_expr",
     "max_arity",
@@ -103,3 +104,36 @@ def defs_needed(machine: ir.Machine, exprs: list[ir.TExpr]) -> list[ir.Def]:
 def qualify(source: str, module: str) -> str:
     """Prefix the kernel's module constants (S_*, E_*, enum members, REJECTED_*) with `module.`."""
     return re.sub(r"(?<![.\w])([A-Z][A-Z0-9_]*)\b", module + r".\1", source)
+
+
+def event_prelude(
+    machine: ir.Machine, event: ir.Event, rows: list[ir.Row], indent: str, out_of_range: str, module: str = ""
+) -> list[str]:
+    """Lines that bind the event's arguments, reject out-of-range ones, and compute needed definitions.
+
+    `module` qualifies the kernel's constants in definitions, for code outside the kernel.
+    """
+    exprs = [r.guard for r in rows if r.guard is not None] + [v for r in rows for _, v in r.assigns]
+    read = {name for e in exprs for kind, name in ir.refs(e) if kind == "param"}
+    lines = [f"{indent}{p.name} = a{i}" for i, p in enumerate(event.params) if p.name in read]
+    checks = _arg_range_checks(event)
+    if checks:
+        lines += [f"{indent}if not ({' and '.join(checks)}):", f"{indent}    return {out_of_range}"]
+    for d in defs_needed(machine, exprs):
+        value = local_expr(d.expr)
+        lines.append(f"{indent}{d.name} = {qualify(value, module) if module else value}")
+    return lines
+
+
+def _arg_range_checks(event: ir.Event) -> list[str]:
+    """Conditions that hold when every argument of `event` lies in its declared type."""
+    checks = []
+    for i, p in enumerate(event.params):
+        a = f"a{i}"
+        if isinstance(p.type, ir.IntT):
+            checks.append(f"{p.type.lo:_} <= {a} <= {p.type.hi:_}")
+        elif isinstance(p.type, ir.EnumT):
+            checks.append(f"0 <= {a} < {len(p.type.members)}")
+        else:
+            checks.append(f"0 <= {a} <= 1")
+    return checks

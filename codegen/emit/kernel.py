@@ -6,6 +6,7 @@ from codegen import ir
 from codegen.emit.common import (
     arg_names,
     defs_needed,
+    event_prelude,
     header,
     local_expr,
     reject_const,
@@ -13,7 +14,7 @@ from codegen.emit.common import (
 )
 from codegen.pyexpr import enum_const_name, py_tuple, snake_upper
 
-__all__ = ["BUILTIN_REJECTIONS", "arg_range_checks", "emit_kernel", "handler_name"]
+__all__ = ["BUILTIN_REJECTIONS", "emit_kernel", "handler_name"]
 
 # Rejections every kernel has, before the spec's own reason codes.
 BUILTIN_REJECTIONS = (
@@ -24,20 +25,6 @@ BUILTIN_REJECTIONS = (
 
 def handler_name(state: ir.State, event: ir.Event) -> str:
     return f"_{event.name}_in_{snake_upper(state.name).lower()}"
-
-
-def arg_range_checks(event: ir.Event) -> list[str]:
-    """Conditions that hold when every argument of `event` lies in its declared type."""
-    checks = []
-    for i, p in enumerate(event.params):
-        a = f"a{i}"
-        if isinstance(p.type, ir.IntT):
-            checks.append(f"{p.type.lo:_} <= {a} <= {p.type.hi:_}")
-        elif isinstance(p.type, ir.EnumT):
-            checks.append(f"0 <= {a} < {len(p.type.members)}")
-        else:
-            checks.append(f"0 <= {a} <= 1")
-    return checks
 
 
 def emit_kernel(machine: ir.Machine) -> str:
@@ -178,16 +165,7 @@ def _handlers(machine: ir.Machine) -> list[str]:
                 continue
             out.append(f"\n\ndef {handler_name(state, event)}({signature}) -> State | Rejection:")
             out.append(_unpack(machine))
-            exprs = [r.guard for r in rows if r.guard is not None] + [v for r in rows for _, v in r.assigns]
-            read = {name for e in exprs for kind, name in ir.refs(e) if kind == "param"}
-            for i, p in enumerate(event.params):
-                if p.name in read:
-                    out.append(f"    {p.name} = a{i}")
-            checks = arg_range_checks(event)
-            if checks:
-                out.append(f"    if not ({' and '.join(checks)}):")
-                out.append("        return REJECTED_ARGUMENT_OUT_OF_RANGE")
-            out += [f"    {d.name} = {local_expr(d.expr)}" for d in defs_needed(machine, exprs)]
+            out += event_prelude(machine, event, rows, "    ", "REJECTED_ARGUMENT_OUT_OF_RANGE")
             for row in rows:
                 effect = row_effect(machine, row, fast=True)
                 if row.guard is None:

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from codegen import ir
 from codegen.domain import domain_values
-from codegen.emit.common import arg_names, defs_needed, header, local_expr, qualify, row_effect
-from codegen.emit.kernel import arg_range_checks
+from codegen.emit.common import arg_names, event_prelude, header, local_expr, qualify, row_effect
 from codegen.pyexpr import py_tuple, snake_upper
 
 __all__ = ["emit_model"]
@@ -120,14 +119,8 @@ def _expected(machine: ir.Machine) -> list[str]:
     for event in machine.events:
         rows = [r for r in machine.rows if r.event == event.name]
         out.append(f"    if event == kernel.E_{snake_upper(event.name)}:")
-        exprs = [r.guard for r in rows if r.guard is not None] + [v for r in rows for _, v in r.assigns]
-        read = {name for e in exprs for kind, name in ir.refs(e) if kind == "param"}
-        out += [f"        {p.name} = a{i}" for i, p in enumerate(event.params) if p.name in read]
-        checks = arg_range_checks(event)
-        if checks:
-            out.append(f"        if not ({' and '.join(checks)}):")
-            out.append("            return ARGUMENT_OUT_OF_RANGE_ROW, kernel.REJECTED_ARGUMENT_OUT_OF_RANGE")
-        out += [f"        {d.name} = {_q(local_expr(d.expr))}" for d in defs_needed(machine, exprs)]
+        out_of_range = "ARGUMENT_OUT_OF_RANGE_ROW, kernel.REJECTED_ARGUMENT_OUT_OF_RANGE"
+        out += event_prelude(machine, event, rows, "        ", out_of_range, module="kernel")
         for row in rows:
             members = py_tuple([f"S_{snake_upper(s)}" for s in row.sources])
             cond = f"state in {members}"

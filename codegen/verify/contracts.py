@@ -10,9 +10,11 @@ import re
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+
+from codegen.verify.result import CheckerResult
 
 __all__ = ["ContractResult", "check_contracts"]
 
@@ -20,20 +22,15 @@ _CONFIRMED = "Confirmed over all paths."
 
 
 @dataclass
-class ContractResult:
-    machine: str
-    conditions: int
+class ContractResult(CheckerResult):
+    conditions: int = 0
     confirmed: int = 0
-    seconds: float = 0.0
-    failures: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.failures and self.confirmed == self.conditions
 
     def summary(self) -> str:
-        verdict = "ok" if self.ok else "FAILED"
-        return f"{self.machine}: {verdict}; {self.confirmed}/{self.conditions} conditions confirmed over all paths, {self.seconds:.1f} s"
+        return (
+            f"{self.machine}: {self.verdict}; {self.confirmed}/{self.conditions} conditions confirmed "
+            f"over all paths, {self.seconds:.1f} s"
+        )
 
 
 def count_conditions(contracts: ModuleType) -> int:
@@ -43,7 +40,7 @@ def count_conditions(contracts: ModuleType) -> int:
 
 def check_contracts(contracts: ModuleType, per_condition_timeout: float = 60.0) -> ContractResult:
     machine = contracts.k.MACHINE
-    result = ContractResult(machine, count_conditions(contracts))
+    result = ContractResult(machine, conditions=count_conditions(contracts))
     started = time.perf_counter()
     command = [
         sys.executable,

@@ -8,28 +8,24 @@ from __future__ import annotations
 
 import inspect
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import ModuleType
 
 from codegen.verify.model_checker import reachable_states
+from codegen.verify.result import CheckerResult
 
 __all__ = ["DifferentialResult", "check_differential"]
 
 
 @dataclass
-class DifferentialResult:
-    machine: str
+class DifferentialResult(CheckerResult):
     comparisons: int = 0
-    seconds: float = 0.0
-    failures: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.failures
 
     def summary(self) -> str:
-        verdict = "ok" if self.ok else f"FAILED ({len(self.failures)})"
-        return f"{self.machine}: {verdict}; kernel = transitions on {self.comparisons:,} (state, event) pairs, {self.seconds:.2f} s"
+        return (
+            f"{self.machine}: {self.verdict}; kernel = transitions on {self.comparisons:,} "
+            f"(state, event) pairs, {self.seconds:.2f} s"
+        )
 
 
 def check_differential(model: ModuleType, config: ModuleType, max_failures: int = 5) -> DifferentialResult:

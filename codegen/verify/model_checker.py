@@ -15,45 +15,39 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-__all__ = ["CheckResult", "check_model", "reachable_states"]
+from codegen.verify.result import CheckerResult
+
+__all__ = ["ModelCheckResult", "check_model", "reachable_states"]
 
 State = Any
 Action = tuple[int, ...]
 
 
 @dataclass
-class CheckResult:
-    machine: str
+class ModelCheckResult(CheckerResult):
     states: int = 0
     transitions: int = 0
     rows_covered: int = 0
     rows_total: int = 0
     domain_states: int = 0
-    seconds: float = 0.0
-    failures: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.failures
 
     def summary(self) -> str:
         rate = self.states / self.seconds if self.seconds else 0.0
-        verdict = "ok" if self.ok else f"FAILED ({len(self.failures)})"
         return (
-            f"{self.machine}: {verdict}; {self.states:,} states, {self.transitions:,} transitions, "
+            f"{self.machine}: {self.verdict}; {self.states:,} states, {self.transitions:,} transitions, "
             f"rows {self.rows_covered}/{self.rows_total}, invariants inductive over {self.domain_states:,} "
             f"domain states, {self.seconds:.2f} s ({rate:,.0f} states/s)"
         )
 
 
-def check_model(model: ModuleType, max_failures: int = 5) -> CheckResult:
+def check_model(model: ModuleType, max_failures: int = 5) -> ModelCheckResult:
     """Explore every state reachable from `model.init_states()` and check it."""
     kernel = model.kernel
-    result = CheckResult(kernel.MACHINE, rows_total=len(model.ROWS))
+    result = ModelCheckResult(kernel.MACHINE, rows_total=len(model.ROWS))
     started = time.perf_counter()
     parent: dict[State, tuple[State, Action] | None] = {}
     queue: deque[State] = deque()
@@ -129,7 +123,7 @@ def _check_state(model: ModuleType, s: State, fail: Callable[..., None]) -> None
             fail(f"invariant '{name}' broken", s)
 
 
-def _check_inductive(model: ModuleType, result: CheckResult) -> None:
+def _check_inductive(model: ModuleType, result: ModelCheckResult) -> None:
     """From every state satisfying the invariants, every action keeps them."""
     kernel = model.kernel
     for s in model.domain_states():

@@ -6,16 +6,15 @@ import importlib
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from types import ModuleType
-from typing import Protocol
 
 from codegen.verify.contracts import check_contracts
 from codegen.verify.differential import check_differential
 from codegen.verify.model_checker import check_model
+from codegen.verify.result import CheckerResult
 from codegen.verify.stateful import check_stateful
 
-__all__ = ["CHECKERS", "Outcome", "verify"]
+__all__ = ["CHECKERS", "verify"]
 
 CHECKERS = ("model", "contracts", "stateful", "differential")
 
@@ -27,32 +26,11 @@ TITLES = {
 }
 
 
-class Outcome(Protocol):
-    @property
-    def ok(self) -> bool: ...
-
-    def summary(self) -> str: ...
-
-
-@dataclass(frozen=True)
-class Verdict:
-    checker: str
-    machine: str
-    outcome: Outcome
-
-    def details(self) -> list[str]:
-        failures = getattr(self.outcome, "failures", None)
-        if failures is None:
-            failure = getattr(self.outcome, "failure", "")
-            failures = [failure] if failure else []
-        return list(failures)
-
-
 def _module(machine: str, kind: str) -> ModuleType:
     return importlib.import_module(f"canonicalflow._generated.{machine}_{kind}")
 
 
-def _run(checker: str, machine: str) -> Outcome:
+def _run(checker: str, machine: str) -> CheckerResult:
     if checker == "model":
         return check_model(_module(machine, "model"))
     if checker == "contracts":
@@ -65,24 +43,23 @@ def _run(checker: str, machine: str) -> Outcome:
 def verify(machines: list[str], checkers: tuple[str, ...], echo: Callable[[str], None]) -> bool:
     """Run `checkers` on `machines`; CrossHair runs in worker processes alongside the others."""
     started = time.perf_counter()
-    verdicts: list[Verdict] = []
+    outcomes: list[CheckerResult] = []
     with ThreadPoolExecutor(max_workers=2) as pool:
-        background: dict[str, Future[Outcome]] = {}
+        background: dict[str, Future[CheckerResult]] = {}
         if "contracts" in checkers:
             background = {m: pool.submit(_run, "contracts", m) for m in machines}
         for checker in checkers:
             echo(TITLES[checker])
             for machine in machines:
                 outcome = background[machine].result() if checker == "contracts" else _run(checker, machine)
-                verdict = Verdict(checker, machine, outcome)
-                verdicts.append(verdict)
+                outcomes.append(outcome)
                 echo(f"  {outcome.summary()}")
-                for detail in verdict.details():
-                    echo("    " + detail.replace("\n", "\n    "))
-    failed = [v for v in verdicts if not v.outcome.ok]
+                for failure in outcome.failures:
+                    echo("    " + failure.replace("\n", "\n    "))
+    failed = [o for o in outcomes if not o.ok]
     elapsed = time.perf_counter() - started
     if failed:
-        echo(f"verify: {len(failed)} of {len(verdicts)} checks FAILED in {elapsed:.1f} s")
+        echo(f"verify: {len(failed)} of {len(outcomes)} checks FAILED in {elapsed:.1f} s")
     else:
-        echo(f"verify: all {len(verdicts)} checks passed in {elapsed:.1f} s")
+        echo(f"verify: all {len(outcomes)} checks passed in {elapsed:.1f} s")
     return not failed

@@ -9,25 +9,19 @@ from types import ModuleType
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import run_state_machine_as_test
 
+from codegen.verify.result import CheckerResult
+
 __all__ = ["StatefulResult", "check_stateful"]
 
 
 @dataclass
-class StatefulResult:
-    machine: str
-    examples: int
-    steps: int
-    seconds: float = 0.0
-    failure: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return not self.failure
+class StatefulResult(CheckerResult):
+    examples: int = 0
+    steps: int = 0
 
     def summary(self) -> str:
-        verdict = "ok" if self.ok else "FAILED"
         return (
-            f"{self.machine}: {verdict}; {self.examples} random walks of up to {self.steps} steps, "
+            f"{self.machine}: {self.verdict}; {self.examples} random walks of up to {self.steps} steps, "
             f"{self.seconds:.2f} s"
         )
 
@@ -36,7 +30,7 @@ def check_stateful(module: ModuleType, machine: str, examples: int = 300, steps:
     machine_class = next(
         v for k, v in vars(module).items() if k.endswith("Machine") and k != "RuleBasedStateMachine"
     )
-    result = StatefulResult(machine, examples, steps)
+    result = StatefulResult(machine, examples=examples, steps=steps)
     started = time.perf_counter()
     config = settings(
         max_examples=examples,
@@ -49,6 +43,6 @@ def check_stateful(module: ModuleType, machine: str, examples: int = 300, steps:
     try:
         run_state_machine_as_test(machine_class, settings=config)
     except AssertionError as error:
-        result.failure = str(error)
+        result.failures.append(str(error))
     result.seconds = time.perf_counter() - started
     return result
