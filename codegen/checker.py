@@ -10,7 +10,7 @@ from canonicalflow.errors import SourceSpan, SpecError
 from codegen import ast, ir
 from codegen.domain import check_bounded
 from codegen.parser import parse_spec
-from codegen.pyexpr import render
+from codegen.pyexpr import enum_const_name, render, snake_upper
 from codegen.typecheck import Scope, SpecProblem, check_expr, check_name_is_python_safe
 
 __all__ = ["check_files", "load_specs"]
@@ -119,6 +119,7 @@ class _MachineChecker:
             assumptions=tuple(ir.Assumption(a.name, a.text) for a in self.assumptions),
             reasons=tuple(reasons),
         )
+        self._check_generated_names(result)
         self._check_reachable(result)
         check_bounded(result, self._row_span)
         return result
@@ -157,6 +158,12 @@ class _MachineChecker:
             shown = [b if isinstance(b, int) else b.name for b in (ref.lo, ref.hi)]
             raise SpecProblem(
                 f"empty range int[{shown[0]}..{shown[1]}]: the lower bound exceeds the upper", ref.span
+            )
+        if not lo <= check_lo <= check_hi <= hi:
+            raise SpecProblem(
+                f"the checker's range {check_lo}..{check_hi} must lie within the runtime range {lo}..{hi}; "
+                "a constant used as a lower bound cannot be scaled down",
+                ref.span,
             )
         return ir.IntT(lo, hi, check_lo, check_hi)
 
@@ -330,6 +337,10 @@ class _MachineChecker:
         elif decl.kind == "reject":
             assert decl.target is not None
             reason = decl.target.name
+            if reason in ir.BUILTIN_REASONS:
+                raise SpecProblem(
+                    f"'{reason}' is a built-in rejection reason; name this one differently", decl.target.span
+                )
             if reason not in reasons:
                 reasons.append(reason)
         if decl.kind != "goto" and decl.assignments:
@@ -447,6 +458,33 @@ class _MachineChecker:
         for p in props:
             walk(p.expr)
         return tuple(e for name, e in self.enums.items() if name in used)
+
+    def _check_generated_names(self, machine: ir.Machine) -> None:
+        """Two spec names that generated code would spell alike (PartFilled, Part_Filled) are an error."""
+        spelled: dict[str, str] = {}
+        names = [
+            (f"S_{snake_upper(s.name)}", f"state '{s.name}'", d.span)
+            for s, d in zip(machine.states, self.state_decls, strict=True)
+        ]
+        names += [
+            (f"E_{snake_upper(e.name)}", f"event '{e.name}'", d.span)
+            for e, d in zip(machine.events, self.event_decls, strict=True)
+        ]
+        names += [
+            (f"REJECTED_{snake_upper(r)}", f"reason '{r}'", self.machine.span)
+            for r in (*ir.BUILTIN_REASONS, *machine.reasons)
+        ]
+        names += [
+            (enum_const_name(ir.EnumVal(e, i, e)), f"{e.name}.{m}", self.machine.span)
+            for e in machine.enums
+            for i, m in enumerate(e.members)
+        ]
+        for generated, what, span in names:
+            if generated in spelled:
+                raise SpecProblem(
+                    f"{what} and {spelled[generated]} would both be named {generated} in generated code", span
+                )
+            spelled[generated] = what
 
     def _check_reachable(self, machine: ir.Machine) -> None:
         initial = next(s.name for s in machine.states if s.initial)

@@ -6,6 +6,10 @@ from dataclasses import dataclass, field
 
 from canonicalflow.errors import SourceSpan
 
+# Rejections every kernel has, before the spec's own reason codes: an argument outside its
+# declared type, and no row firing (which the checks prove cannot happen).
+BUILTIN_REASONS = ("argument_out_of_range", "no_row")
+
 # ---------------------------------------------------------------------- types
 
 

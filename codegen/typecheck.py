@@ -124,6 +124,10 @@ def _name(node: ast.Name, scope: Scope, expected: ir.Type | None, primed: bool) 
         if name in table:
             if primed and kind == "param":
                 raise SpecProblem(f"event parameter '{name}' has no primed form", node.span)
+            if primed and kind == "def":
+                raise SpecProblem(
+                    f"definition '{name}' has no primed form; prime the variables it reads instead", node.span
+                )
             return ir.Ref(name, kind, table[name], primed)
     if name in scope.consts:
         raise SpecProblem(

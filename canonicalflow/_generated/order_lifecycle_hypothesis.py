@@ -66,6 +66,9 @@ class OrderLifecycleMachine(RuleBasedStateMachine):
         after = kernel.step(before, *action)
         row, outcome = model.expected(before, action)
         assert after == outcome, f"kernel gave {after}, the spec says {outcome} (row {row})"
+        assert (after is before) == (outcome is before), (
+            f"an ignored event must return the same State (row {row})"
+        )
         assert after is not kernel.REJECTED_NO_ROW, f"no row fired for {action} in {before}"
         if isinstance(after, kernel.State):
             for name, holds in contracts.STEP_INVARIANTS:

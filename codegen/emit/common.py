@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from codegen import ir
-from codegen.pyexpr import enum_const_name, render, snake_upper
+from codegen.pyexpr import enum_const_name, py_tuple, render, snake_upper
 
 __all__ = [
     "arg_names",
@@ -74,7 +74,7 @@ def state_expr(machine: ir.Machine, row: ir.Row, fast: bool = False) -> str:
     target = f"S_{snake_upper(row.target)}" if row.target else "state"
     fields = [target] + [local_expr(assigned[v.name]) if v.name in assigned else v.name for v in machine.vars]
     if fast:
-        return f"_new(State, ({', '.join(fields)}))"
+        return f"_new(State, {py_tuple(fields)})"
     return f"State({', '.join(fields)})"
 
 

@@ -32,7 +32,7 @@ def emit_contracts(machine: ir.Machine) -> str:
 
 def _unpack(machine: ir.Machine, name: str = "s") -> str:
     names = ["state"] + [v.name for v in machine.vars]
-    return f"    {', '.join(names)} = {name}"
+    return f"    {', '.join(names)}{',' if len(names) == 1 else ''} = {name}"
 
 
 def _predicate(machine: ir.Machine, fn: str, doc: str, expr: ir.TExpr) -> list[str]:

@@ -14,13 +14,7 @@ from codegen.emit.common import (
 )
 from codegen.pyexpr import enum_const_name, py_tuple, snake_upper
 
-__all__ = ["BUILTIN_REJECTIONS", "emit_kernel", "handler_name"]
-
-# Rejections every kernel has, before the spec's own reason codes.
-BUILTIN_REJECTIONS = (
-    ("argument_out_of_range", "An event argument lies outside its declared type."),
-    ("no_row", "No row fired; the checks prove this cannot happen for states satisfying the invariants."),
-)
+__all__ = ["emit_kernel", "handler_name"]
 
 
 def handler_name(state: ir.State, event: ir.Event) -> str:
@@ -96,7 +90,7 @@ def _py_type(t: ir.Type) -> str:
 
 def _rejections(machine: ir.Machine) -> list[str]:
     out = ["\n"]
-    reasons = [r for r, _ in BUILTIN_REJECTIONS] + list(machine.reasons)
+    reasons = [*ir.BUILTIN_REASONS, *machine.reasons]
     for code, reason in enumerate(reasons):
         out.append(f'{reject_const(reason)} = Rejection({code}, "{reason}")')
     out.append(f"REJECTIONS = {py_tuple([reject_const(r) for r in reasons])}")

@@ -114,7 +114,7 @@ def _expected(machine: ir.Machine) -> list[str]:
         "\n\ndef expected(s: State, action: tuple[int, ...]) -> tuple[int, State | Rejection]:",
         '    """The row that fires and its outcome, by the spec\'s rows in order."""',
         f"    {', '.join(['event', *args])}{'' if args else ','} = action",
-        f"    {', '.join(names)} = s",
+        f"    {', '.join(names)}{',' if len(names) == 1 else ''} = s",
     ]
     for event in machine.events:
         rows = [r for r in machine.rows if r.event == event.name]

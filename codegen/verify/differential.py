@@ -24,7 +24,7 @@ class DifferentialResult(CheckerResult):
     def summary(self) -> str:
         return (
             f"{self.machine}: {self.verdict}; kernel = transitions on {self.comparisons:,} "
-            f"(state, event) pairs, {self.seconds:.2f} s"
+            f"(state, action) pairs, {self.seconds:.2f} s"
         )
 
 

@@ -76,7 +76,7 @@ def check_model(model: ModuleType, max_failures: int = 5) -> ModelCheckResult:
             after = model.next_state(s, action)
             row, outcome = model.expected(s, action)
             result.transitions += 1
-            if after != outcome:
+            if after != outcome or (outcome is s) != (after is s):
                 fail(
                     f"kernel disagrees with the spec (row {row}): spec says {_show(kernel, outcome)}",
                     s,

@@ -58,23 +58,17 @@ CASES = {
 }
 
 
-def _verify_toy(project: Project, rows: str, properties: str) -> subprocess.CompletedProcess[str]:
-    (project.root / "spec" / "toy.cflow").write_text(TOY.format(rows=rows, properties=properties))
+def _verify(project: Project, name: str, spec: str, only: str = "model") -> subprocess.CompletedProcess[str]:
+    (project.root / "spec" / f"{name}.cflow").write_text(spec)
     script = shutil.which("canonicalflow") or "canonicalflow"
     subprocess.run([script, "spec", "--project", str(project.root), "gen"], check=True, capture_output=True)
     env = {**os.environ, "PYTHONPATH": str(project.root)}
-    command = [
-        script,
-        "spec",
-        "--project",
-        str(project.root),
-        "verify",
-        "--machine",
-        "toy",
-        "--only",
-        "model",
-    ]
+    command = [script, "spec", "--project", str(project.root), "verify", "--machine", name, "--only", only]
     return subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+
+
+def _verify_toy(project: Project, rows: str, properties: str) -> subprocess.CompletedProcess[str]:
+    return _verify(project, "toy", TOY.format(rows=rows, properties=properties))
 
 
 def test_the_healthy_toy_passes(project_copy: Project) -> None:
@@ -89,3 +83,19 @@ def test_the_model_checker_finds_it(project_copy: Project, case: str) -> None:
     result = _verify_toy(project_copy, rows, properties)
     assert result.returncode == 1, result.stdout + result.stderr
     assert finding in result.stdout, result.stdout
+
+
+@pytest.mark.parametrize("checker", ["model", "stateful", "differential", "contracts"])
+def test_a_machine_without_variables_verifies(project_copy: Project, checker: str) -> None:
+    """The emitters' tuple handling holds for the degenerate State of one field."""
+    spec = """
+machine bare "No variables at all." {
+  state A [initial];
+  state B [terminal];
+  event go;
+  on go in A -> B;
+  on go in B ignore;
+}
+"""
+    result = _verify(project_copy, "bare", spec, only=checker)
+    assert result.returncode == 0, result.stdout + result.stderr
