@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from canonicalflow.cli._trace import trace_machine
 from canonicalflow.errors import SpecError
 from codegen import ir
 from codegen.pipeline import SPEC_DOCS, Project, drift, generate, write
@@ -114,3 +115,26 @@ def docs(project: Project) -> None:
     files = {p: t for p, t in generate(project, machines).items() if p.parent == SPEC_DOCS}
     changed = write(project, files)
     click.echo(f"spec docs: {len(files)} pages under {SPEC_DOCS}/, {len(changed)} changed")
+
+
+@spec.command()
+@click.argument("machine_name", metavar="MACHINE")
+@click.argument("events", nargs=-1, metavar="EVENT[:ARG,...]...")
+@click.option(
+    "--set", "settings", multiple=True, metavar="NAME=VALUE", help="A creation parameter, e.g. qty=100."
+)
+@click.pass_obj
+def trace(project: Project, machine_name: str, events: tuple[str, ...], settings: tuple[str, ...]) -> None:
+    """Step MACHINE's generated kernel through EVENTS and print the state after each.
+
+    \b
+    Example:
+      canonicalflow spec trace order_lifecycle --set qty=100 \\
+          ack fill:40 cancel_request fill:60 cancel_reject
+    Enum and bool arguments are written by name: enqueue:CANCEL, dispatch:true.
+    """
+    machines = {m.name: m for m in _machines(project)}
+    if machine_name not in machines:
+        raise click.BadParameter(f"unknown machine {machine_name!r}; known: {', '.join(machines)}")
+    pairs = dict(item.partition("=")[::2] for item in settings)
+    trace_machine(machines[machine_name], pairs, list(events), click.echo)
