@@ -33,15 +33,17 @@ def check_differential(model: ModuleType, config: ModuleType, max_failures: int 
     result = DifferentialResult(kernel.MACHINE)
     started = time.perf_counter()
     variables = config.VARIABLES
+    first = model.init_states()[0]
     params = [name for name in variables if name not in _initialised(config)]
+    subject = config.Model(**{name: getattr(first, name) for name in params})
+    machine = config.build(subject)
     for s in reachable_states(model):
         for action in model.actions(s):
             before = {name: getattr(s, name) for name in variables}
-            subject = config.Model(**{name: before[name] for name in params})
-            machine = config.build(subject)
             machine.set_state(kernel.STATE_NAMES[s.state])
             for name, value in before.items():
                 setattr(subject, name, value)
+            subject.rejection = None
             fired = subject.trigger(kernel.EVENT_NAMES[action[0]], *action[1:])
             theirs = _outcome(subject, fired, variables)
             ours = _kernel_outcome(kernel, s, model.next_state(s, action), variables)
