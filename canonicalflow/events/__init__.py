@@ -1,0 +1,22 @@
+"""Canonical events: flat integer records in four categories, their Arrow form, and boundary checks."""
+
+from canonicalflow.events._arrow import EVENT_SCHEMA, check_batch, iter_events, to_record_batch
+from canonicalflow.events._boundary import parse_event
+from canonicalflow.events._kinds import COMMON_FIELDS, FIELDS, Category, EventKind, Flag, category_of
+from canonicalflow.events._record import FIELD_DOCS, Event
+
+__all__ = [
+    "COMMON_FIELDS",
+    "EVENT_SCHEMA",
+    "FIELDS",
+    "FIELD_DOCS",
+    "Category",
+    "Event",
+    "EventKind",
+    "Flag",
+    "category_of",
+    "check_batch",
+    "iter_events",
+    "parse_event",
+    "to_record_batch",
+]

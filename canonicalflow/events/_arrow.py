@@ -1,0 +1,81 @@
+"""The Arrow form of the event stream: one column per Event field, one row per event.
+
+Columnar batches are how events are stored (journal, datasets) and moved in bulk; `iter_events`
+turns a batch back into flat records for the Core. `check_batch` is the boundary check for Arrow
+input: schema, known kinds, strictly increasing positions. It runs once, where data enters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from canonicalflow.errors import InvalidEvent
+from canonicalflow.events._kinds import EventKind
+from canonicalflow.events._record import FIELD_DOCS, Event
+
+__all__ = ["EVENT_SCHEMA", "check_batch", "iter_events", "to_record_batch"]
+
+_NARROW = {
+    "kind": pa.int16(),
+    "flags": pa.int8(),
+    "side": pa.int8(),
+    "liquidity": pa.int8(),
+    "command": pa.int8(),
+}
+
+EVENT_SCHEMA = pa.schema(
+    [
+        pa.field(name, _NARROW.get(name, pa.int64()), nullable=False, metadata={"doc": FIELD_DOCS[name]})
+        for name in Event._fields
+    ],
+    metadata={"canonicalflow.schema": "event/1"},
+)
+
+_KNOWN_KINDS = pa.array(sorted(int(k) for k in EventKind), type=pa.int16())
+
+
+def to_record_batch(events: Sequence[Event]) -> pa.RecordBatch:
+    """A batch holding `events` in order, column by column."""
+    columns = list(zip(*events, strict=True)) if events else [()] * len(Event._fields)
+    arrays = [pa.array(column, type=field.type) for column, field in zip(columns, EVENT_SCHEMA, strict=True)]
+    return pa.RecordBatch.from_arrays(arrays, schema=EVENT_SCHEMA)
+
+
+def iter_events(batch: pa.RecordBatch) -> Iterator[Event]:
+    """The batch's rows as Event records, in order."""
+    columns = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
+    return map(Event._make, zip(*columns, strict=True))
+
+
+def check_batch(batch: pa.RecordBatch, after_position: int = -1) -> None:
+    """Raise InvalidEvent unless the batch is canonical and follows `after_position`."""
+    if not batch.schema.equals(EVENT_SCHEMA):
+        expected = {f.name: str(f.type) for f in EVENT_SCHEMA}
+        found = {f.name: str(f.type) for f in batch.schema}
+        field = next((n for n in expected.keys() | found.keys() if expected.get(n) != found.get(n)), "?")
+        raise InvalidEvent(
+            "?", field, f"schema differs: expected {expected.get(field)}, found {found.get(field)}"
+        )
+    if batch.num_rows == 0:
+        return
+    positions = batch.column("position")
+    unknown = pc.invert(pc.is_in(batch.column("kind"), value_set=_KNOWN_KINDS))
+    if pc.any(unknown).as_py():
+        row = pc.index(unknown, True).as_py()
+        raise InvalidEvent(
+            positions[row].as_py(), "kind", f"unknown event kind {batch.column('kind')[row].as_py()}"
+        )
+    previous = pa.concat_arrays(
+        [pa.array([after_position], pa.int64()), positions.slice(0, batch.num_rows - 1)]
+    )
+    not_increasing = pc.less_equal(positions, previous)
+    if pc.any(not_increasing).as_py():
+        row = pc.index(not_increasing, True).as_py()
+        raise InvalidEvent(
+            positions[row].as_py(),
+            "position",
+            f"positions must strictly increase; the one before is {previous[row].as_py()}",
+        )

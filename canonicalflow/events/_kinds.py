@@ -1,0 +1,121 @@
+"""Event kinds, their four categories, and the fields each kind carries.
+
+Codes are stable: they are stored in journals and datasets. Ranges leave room per category:
+market 1-19, execution 20-39, intent-related 40-49, control 50-69.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum, IntFlag
+
+__all__ = ["COMMON_FIELDS", "FIELDS", "Category", "EventKind", "Flag", "category_of"]
+
+
+class Category(IntEnum):
+    MARKET = 1
+    EXECUTION = 2
+    INTENT = 3
+    CONTROL = 4
+
+
+class EventKind(IntEnum):
+    # market: the venue's public book and trades
+    ORDER_ADD = 1
+    ORDER_MODIFY = 2
+    ORDER_CANCEL = 3
+    ORDER_FILL = 4
+    BOOK_CLEAR = 5
+    LEVEL_SET = 6
+    SNAPSHOT_BEGIN = 7
+    SNAPSHOT_END = 8
+    TRADE = 9
+    BBO = 10
+    # execution: reports about our own orders
+    ACK = 20
+    REJECT = 21
+    FILL = 22
+    CANCEL_ACK = 23
+    CANCEL_REJECT = 24
+    REPLACE_ACK = 25
+    REPLACE_REJECT = 26
+    EXPIRED = 27
+    DONE_FOR_DAY = 28
+    VENUE_CANCEL = 29
+    RESTATE = 30
+    TRADE_BUST = 31
+    TRADE_CORRECT = 32
+    # intent-related: the decisions replay must reproduce
+    RISK_DECISION = 40
+    DISPATCH = 41
+    RATE_LIMIT_CONSUMED = 42
+    # control
+    SESSION_START = 50
+    SESSION_STOP = 51
+    TRADING_ENABLED = 52
+    TRADING_DISABLED = 53
+    KILL_SWITCH = 54
+    CONFIG_CHANGE = 55
+    FEED_GAP = 56
+    CHECKPOINT = 57
+    WAKEUP = 58
+
+
+class Flag(IntFlag):
+    """Bits of an event's `flags` field."""
+
+    LAST_IN_PACKET = 1  # the venue's packet (or message) ends here; the book is consistent after it
+    SNAPSHOT = 2  # part of a snapshot, not an incremental update
+    BAD_RECEIVE_TS = 4  # the receive timestamp is known to be unreliable
+
+
+def category_of(kind: EventKind) -> Category:
+    if kind < 20:
+        return Category.MARKET
+    if kind < 40:
+        return Category.EXECUTION
+    if kind < 50:
+        return Category.INTENT
+    return Category.CONTROL
+
+
+# Every event carries these: its place in the stream, both timestamps (integer ns), the instrument.
+COMMON_FIELDS = ("position", "kind", "ts_exchange", "ts_receive", "instrument", "flags")
+
+# The fields each kind uses beyond the common ones; every other field of its record is 0.
+FIELDS: dict[EventKind, tuple[str, ...]] = {
+    EventKind.ORDER_ADD: ("order_id", "side", "price", "qty", "sequence"),
+    EventKind.ORDER_MODIFY: ("order_id", "side", "price", "qty", "sequence"),
+    EventKind.ORDER_CANCEL: ("order_id", "side", "price", "qty", "sequence"),
+    EventKind.ORDER_FILL: ("order_id", "side", "price", "qty", "trade_id", "sequence"),
+    EventKind.BOOK_CLEAR: ("sequence",),
+    EventKind.LEVEL_SET: ("side", "price", "qty", "sequence"),
+    EventKind.SNAPSHOT_BEGIN: ("sequence",),
+    EventKind.SNAPSHOT_END: ("sequence",),
+    EventKind.TRADE: ("side", "price", "qty", "trade_id", "sequence"),
+    EventKind.BBO: ("bid_price", "bid_qty", "ask_price", "ask_qty", "sequence"),
+    EventKind.ACK: ("client_order_id", "order_id"),
+    EventKind.REJECT: ("client_order_id", "reason"),
+    EventKind.FILL: ("client_order_id", "side", "price", "qty", "trade_id", "liquidity", "fee"),
+    EventKind.CANCEL_ACK: ("client_order_id",),
+    EventKind.CANCEL_REJECT: ("client_order_id", "reason"),
+    EventKind.REPLACE_ACK: ("client_order_id", "price", "qty"),
+    EventKind.REPLACE_REJECT: ("client_order_id", "reason"),
+    EventKind.EXPIRED: ("client_order_id",),
+    EventKind.DONE_FOR_DAY: ("client_order_id",),
+    EventKind.VENUE_CANCEL: ("client_order_id", "reason"),
+    EventKind.RESTATE: ("client_order_id", "qty"),
+    EventKind.TRADE_BUST: ("client_order_id", "trade_id", "qty"),
+    EventKind.TRADE_CORRECT: ("client_order_id", "trade_id", "price", "qty"),
+    EventKind.RISK_DECISION: ("intent_id", "client_order_id", "command", "allowed", "reason"),
+    EventKind.DISPATCH: ("intent_id", "client_order_id", "command", "side", "price", "qty"),
+    EventKind.RATE_LIMIT_CONSUMED: ("scope", "tokens"),
+    EventKind.SESSION_START: (),
+    EventKind.SESSION_STOP: (),
+    EventKind.TRADING_ENABLED: (),
+    EventKind.TRADING_DISABLED: (),
+    EventKind.KILL_SWITCH: ("engaged",),
+    EventKind.CONFIG_CHANGE: ("config_id",),
+    EventKind.FEED_GAP: ("sequence", "gap_to"),
+    EventKind.CHECKPOINT: ("checkpoint_id",),
+    EventKind.WAKEUP: ("due_ts", "reason"),
+}

@@ -1,0 +1,340 @@
+"""The Core: fold one canonical event into State, through the generated kernels.
+
+State has three domains: market (top of book, price levels, the venue's resting orders, last
+trade), execution (our orders through the order-lifecycle kernel, execution control per order key
+through its kernel, rate-limit buckets) and control (session, trading switch, kill switch,
+configuration version, feed gaps, wake-ups). Nothing else changes it: no clock, no I/O, no
+randomness. Every change an event makes is listed, digested into the chain, and returned; a
+kernel's refusal is one of those changes, recorded, never an exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import NamedTuple
+
+from canonicalflow._generated import execution_control_kernel as ec
+from canonicalflow._generated import order_lifecycle_kernel as order
+from canonicalflow.config import CoreConfig
+from canonicalflow.errors import InvariantViolation
+from canonicalflow.events import Event, EventKind
+from canonicalflow.state._digest import GENESIS, chain
+
+__all__ = ["Control", "Core", "Quote", "StepResult", "replay"]
+
+Change = tuple
+
+
+class Quote(NamedTuple):
+    """An instrument's top of book and last trade, in ticks and lots."""
+
+    bid_price: int = 0
+    bid_qty: int = 0
+    ask_price: int = 0
+    ask_qty: int = 0
+    last_price: int = 0
+    last_qty: int = 0
+
+
+class Control(NamedTuple):
+    session_open: bool = False
+    trading_enabled: bool = False
+    kill_switch: bool = False
+    config_id: int = 0
+    last_wakeup: int = 0
+
+
+class StepResult(NamedTuple):
+    position: int
+    digest: bytes
+    changes: tuple[Change, ...]
+
+    @property
+    def rejections(self) -> tuple[Change, ...]:
+        return tuple(c for c in self.changes if c[0] == "rejected")
+
+
+_COMMAND_EVENT = {1: ec.E_SUBMIT_NEW, 2: ec.E_SUBMIT_REPLACE, 3: ec.E_SUBMIT_CANCEL}
+_FINAL_ORDER_STATES = frozenset({order.S_FILLED}) | order.TERMINAL_STATES
+
+
+class Core:
+    """Mutable State at one position; `apply` is the only way it changes."""
+
+    def __init__(self, config: CoreConfig) -> None:
+        self.config = config
+        self.position = -1
+        self.digest = GENESIS
+        self.quotes: dict[int, Quote] = {}
+        self.levels: dict[tuple[int, int, int], int] = {}  # (instrument, side, price) -> lots
+        self.book_orders: dict[
+            tuple[int, int], tuple[int, int, int]
+        ] = {}  # (instrument, id) -> side, price, lots
+        self.orders: dict[int, order.State] = {}  # client order id -> order lifecycle
+        self.order_fills: dict[tuple[int, int], int] = {}  # (client order id, trade id) -> lots
+        self.keys: dict[int, ec.State] = {}  # client order id -> execution control
+        self.buckets: dict[int, tuple[int, int]] = {r.scope: (r.capacity, 0) for r in config.rate_limits}
+        self.feed_gaps: dict[int, tuple[int, int]] = {}  # instrument -> last gap (from, to)
+        self.control = Control()
+        self._handlers: dict[int, Callable[[Event, list[Change]], None]] = {
+            EventKind.BBO: self._bbo,
+            EventKind.TRADE: self._trade,
+            EventKind.LEVEL_SET: self._level_set,
+            EventKind.BOOK_CLEAR: self._book_clear,
+            EventKind.ORDER_ADD: self._order_add,
+            EventKind.ORDER_MODIFY: self._order_modify,
+            EventKind.ORDER_CANCEL: self._order_reduce,
+            EventKind.ORDER_FILL: self._order_reduce,
+            EventKind.SNAPSHOT_BEGIN: _no_change,
+            EventKind.SNAPSHOT_END: _no_change,
+            EventKind.RISK_DECISION: self._risk_decision,
+            EventKind.DISPATCH: self._dispatch,
+            EventKind.RATE_LIMIT_CONSUMED: self._rate_limit,
+            EventKind.TRADE_CORRECT: self._trade_correct,
+            EventKind.CHECKPOINT: _no_change,
+            EventKind.FEED_GAP: self._feed_gap,
+        }
+        for kind, (event, answers) in _EXECUTION.items():
+            self._handlers[kind] = self._execution(event, answers)
+        for kind, update in _CONTROL.items():
+            self._handlers[kind] = self._control(update)
+
+    # -------------------------------------------------------------- snapshots
+    _DOMAINS = ("quotes", "levels", "book_orders", "orders", "order_fills", "keys", "buckets", "feed_gaps")
+
+    def snapshot(self) -> dict:
+        """A copy of State and its digest at this position; values are immutable tuples."""
+        data = {name: dict(getattr(self, name)) for name in self._DOMAINS}
+        return {**data, "control": self.control, "position": self.position, "digest": self.digest}
+
+    @classmethod
+    def restore(cls, config: CoreConfig, snapshot: dict) -> Core:
+        """A Core that continues exactly where the snapshot was taken."""
+        core = cls(config)
+        for name in cls._DOMAINS:
+            setattr(core, name, dict(snapshot[name]))
+        core.control, core.position, core.digest = (
+            snapshot["control"],
+            snapshot["position"],
+            snapshot["digest"],
+        )
+        return core
+
+    # ------------------------------------------------------------------ fold
+    def apply(self, ev: Event) -> StepResult:
+        if ev.position <= self.position:
+            raise InvariantViolation(
+                ev.position, ev, "positions_increase", f"position {self.position}", f"position {ev.position}"
+            )
+        changes: list[Change] = []
+        self._handlers[ev.kind](ev, changes)
+        self.position = ev.position
+        frozen = tuple(changes)
+        self.digest = chain(self.digest, ev.position, frozen)
+        return StepResult(ev.position, self.digest, frozen)
+
+    # ---------------------------------------------------------------- market
+    def _bbo(self, ev: Event, changes: list[Change]) -> None:
+        quote = self.quotes.get(ev.instrument, Quote())._replace(
+            bid_price=ev.bid_price, bid_qty=ev.bid_qty, ask_price=ev.ask_price, ask_qty=ev.ask_qty
+        )
+        self._set_quote(ev.instrument, quote, changes)
+
+    def _trade(self, ev: Event, changes: list[Change]) -> None:
+        quote = self.quotes.get(ev.instrument, Quote())._replace(last_price=ev.price, last_qty=ev.qty)
+        self._set_quote(ev.instrument, quote, changes)
+
+    def _set_quote(self, instrument: int, quote: Quote, changes: list[Change]) -> None:
+        self.quotes[instrument] = quote
+        changes.append(("quote", instrument, *quote))
+
+    def _level_set(self, ev: Event, changes: list[Change]) -> None:
+        self._set_level((ev.instrument, ev.side, ev.price), ev.qty, changes)
+
+    def _set_level(self, key: tuple[int, int, int], lots: int, changes: list[Change]) -> None:
+        if lots:
+            self.levels[key] = lots
+        else:
+            self.levels.pop(key, None)
+        changes.append(("level", *key, lots))
+
+    def _book_clear(self, ev: Event, changes: list[Change]) -> None:
+        for key in [k for k in self.levels if k[0] == ev.instrument]:
+            del self.levels[key]
+        for key in [k for k in self.book_orders if k[0] == ev.instrument]:
+            del self.book_orders[key]
+        changes.append(("book_clear", ev.instrument))
+
+    def _order_add(self, ev: Event, changes: list[Change]) -> None:
+        key = (ev.instrument, ev.order_id)
+        if key in self.book_orders:
+            changes.append(("rejected", "book", ev.order_id, "duplicate_order_id"))
+            return
+        self.book_orders[key] = (ev.side, ev.price, ev.qty)
+        level = (ev.instrument, ev.side, ev.price)
+        self._set_level(level, self.levels.get(level, 0) + ev.qty, changes)
+
+    def _order_modify(self, ev: Event, changes: list[Change]) -> None:
+        key = (ev.instrument, ev.order_id)
+        if key not in self.book_orders:
+            changes.append(("rejected", "book", ev.order_id, "unknown_order"))
+            return
+        side, price, lots = self.book_orders.pop(key)
+        level = (ev.instrument, side, price)
+        self._set_level(level, self.levels.get(level, 0) - lots, changes)
+        self._order_add(ev, changes)
+
+    def _order_reduce(self, ev: Event, changes: list[Change]) -> None:
+        """A cancel (full or partial) or an execution of a resting order removes `qty` lots."""
+        key = (ev.instrument, ev.order_id)
+        resting = self.book_orders.get(key)
+        if resting is None or ev.qty > resting[2]:
+            changes.append(
+                ("rejected", "book", ev.order_id, "unknown_order" if resting is None else "overfill")
+            )
+            return
+        side, price, lots = resting
+        if lots == ev.qty:
+            del self.book_orders[key]
+        else:
+            self.book_orders[key] = (side, price, lots - ev.qty)
+        level = (ev.instrument, side, price)
+        self._set_level(level, self.levels.get(level, 0) - ev.qty, changes)
+
+    # -------------------------------------------------------------- execution
+    def _execution(self, order_event: int, answers: bool) -> Callable[[Event, list[Change]], None]:
+        """A handler for an execution report: the order kernel first, then execution control."""
+
+        def handle(ev: Event, changes: list[Change]) -> None:
+            coid = ev.client_order_id
+            if coid not in self.orders:
+                changes.append(("rejected", "order", coid, "unknown_order"))
+                return
+            if not self._step_order(coid, order_event, ev.qty, 0, changes):
+                return
+            if order_event == order.E_FILL:
+                self.order_fills[(coid, ev.trade_id)] = ev.qty
+            elif order_event == order.E_BUST:
+                self.order_fills.pop((coid, ev.trade_id), None)
+            final = self.orders[coid].state in _FINAL_ORDER_STATES
+            if answers:
+                self._step_key(coid, ec.E_ANSWER, int(final), changes)
+            elif final:
+                self._step_key(coid, ec.E_ORDER_FINAL, 0, changes)
+
+        return handle
+
+    def _trade_correct(self, ev: Event, changes: list[Change]) -> None:
+        coid = ev.client_order_id
+        was = self.order_fills.get((coid, ev.trade_id))
+        if coid not in self.orders or was is None:
+            changes.append(("rejected", "order", coid, "unknown_execution"))
+            return
+        if self._step_order(coid, order.E_CORRECT, was, ev.qty, changes):
+            self.order_fills[(coid, ev.trade_id)] = ev.qty
+
+    def _step_order(self, coid: int, event: int, a0: int, a1: int, changes: list[Change]) -> bool:
+        before = self.orders[coid]
+        after = order.step(before, event, a0, a1)
+        if isinstance(after, order.Rejection):
+            changes.append(("rejected", "order", coid, after.reason))
+            return False
+        if after is not before:
+            self.orders[coid] = after
+            changes.append(("order", coid, *after))
+        return True
+
+    def _step_key(self, coid: int, event: int, arg: int, changes: list[Change]) -> bool:
+        before = self.keys.get(coid) or ec.initial()
+        after = ec.step(before, event, arg)
+        if isinstance(after, ec.Rejection):
+            changes.append(("rejected", "execution_control", coid, after.reason))
+            return False
+        if after is not before or coid not in self.keys:
+            self.keys[coid] = after
+            changes.append(("key", coid, *after))
+        return True
+
+    # ---------------------------------------------------------------- intents
+    def _risk_decision(self, ev: Event, changes: list[Change]) -> None:
+        changes.append(("risk", ev.intent_id, ev.client_order_id, ev.command, ev.allowed, ev.reason))
+        if ev.allowed:
+            self._step_key(ev.client_order_id, _COMMAND_EVENT[ev.command], 0, changes)
+
+    def _dispatch(self, ev: Event, changes: list[Change]) -> None:
+        coid = ev.client_order_id
+        if not self._step_key(coid, ec.E_DISPATCH, 1, changes):
+            return
+        if ev.command == 1:
+            self.orders[coid] = order.initial(ev.qty)
+            changes.append(("order", coid, *self.orders[coid]))
+        elif coid in self.orders:
+            event = order.E_CANCEL_REQUEST if ev.command == 3 else order.E_REPLACE_REQUEST
+            self._step_order(coid, event, ev.qty, 0, changes)
+
+    def _rate_limit(self, ev: Event, changes: list[Change]) -> None:
+        limit = next(r for r in self.config.rate_limits if r.scope == ev.scope)
+        tokens, since = self.buckets[ev.scope]
+        refilled = min(limit.capacity, tokens + (ev.ts_receive - since) // limit.refill_ns)
+        if refilled < ev.tokens:
+            raise InvariantViolation(
+                ev.position,
+                ev,
+                "rate_limit_respected",
+                f"{refilled} tokens in scope {ev.scope}",
+                f"{ev.tokens} consumed",
+            )
+        since = ev.ts_receive if refilled == limit.capacity else since + (refilled - tokens) * limit.refill_ns
+        self.buckets[ev.scope] = (refilled - ev.tokens, since)
+        changes.append(("bucket", ev.scope, *self.buckets[ev.scope]))
+
+    # ---------------------------------------------------------------- control
+    def _control(self, update: Callable[[Control, Event], Control]) -> Callable[[Event, list[Change]], None]:
+        def handle(ev: Event, changes: list[Change]) -> None:
+            self.control = update(self.control, ev)
+            changes.append(("control", *self.control))
+
+        return handle
+
+    def _feed_gap(self, ev: Event, changes: list[Change]) -> None:
+        self.feed_gaps[ev.instrument] = (ev.sequence, ev.gap_to)
+        changes.append(("feed_gap", ev.instrument, ev.sequence, ev.gap_to))
+
+
+# Execution report kind -> (order-lifecycle event, whether it answers our in-flight request).
+# Unsolicited reports do not; execution control hears of them only when they make the order final.
+_EXECUTION: dict[EventKind, tuple[int, bool]] = {
+    EventKind.ACK: (order.E_ACK, True),
+    EventKind.REJECT: (order.E_REJECT, True),
+    EventKind.FILL: (order.E_FILL, False),
+    EventKind.CANCEL_ACK: (order.E_CANCELED, True),
+    EventKind.CANCEL_REJECT: (order.E_CANCEL_REJECT, True),
+    EventKind.REPLACE_ACK: (order.E_REPLACED, True),
+    EventKind.REPLACE_REJECT: (order.E_REPLACE_REJECT, True),
+    EventKind.EXPIRED: (order.E_EXPIRE, False),
+    EventKind.DONE_FOR_DAY: (order.E_DONE_FOR_DAY, False),
+    EventKind.VENUE_CANCEL: (order.E_UNSOLICITED_CANCEL, False),
+    EventKind.RESTATE: (order.E_RESTATE, False),
+    EventKind.TRADE_BUST: (order.E_BUST, False),
+}
+
+_CONTROL: dict[EventKind, Callable[[Control, Event], Control]] = {
+    EventKind.SESSION_START: lambda c, ev: c._replace(session_open=True),
+    EventKind.SESSION_STOP: lambda c, ev: c._replace(session_open=False),
+    EventKind.TRADING_ENABLED: lambda c, ev: c._replace(trading_enabled=True),
+    EventKind.TRADING_DISABLED: lambda c, ev: c._replace(trading_enabled=False),
+    EventKind.KILL_SWITCH: lambda c, ev: c._replace(kill_switch=bool(ev.engaged)),
+    EventKind.CONFIG_CHANGE: lambda c, ev: c._replace(config_id=ev.config_id),
+    EventKind.WAKEUP: lambda c, ev: c._replace(last_wakeup=ev.due_ts),
+}
+
+
+def _no_change(ev: Event, changes: list[Change]) -> None:
+    """Markers (snapshot bounds, checkpoints) change no state; their position still enters the digest."""
+
+
+def replay(events: Iterable[Event], config: CoreConfig) -> Iterator[StepResult]:
+    """Fold `events` into a fresh Core, yielding each step's result."""
+    core = Core(config)
+    for ev in events:
+        yield core.apply(ev)

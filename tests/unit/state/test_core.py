@@ -1,0 +1,133 @@
+"""The Core folds events through the generated kernels; refusals are recorded, violations halt."""
+
+from __future__ import annotations
+
+import pytest
+
+from canonicalflow._generated import execution_control_kernel as ec
+from canonicalflow._generated import order_lifecycle_kernel as order
+from canonicalflow.errors import InvariantViolation
+from canonicalflow.events import Event, EventKind
+from canonicalflow.state import Core
+from canonicalflow.testing import synthetic_config
+
+
+def _core_after(*events: Event) -> Core:
+    core = Core(synthetic_config())
+    for ev in events:
+        core.apply(ev)
+    return core
+
+
+def _stream(*kinds_and_fields: tuple[EventKind, dict]) -> list[Event]:
+    return [
+        Event(position=i, kind=int(kind), instrument=1, **fields)
+        for i, (kind, fields) in enumerate(kinds_and_fields, 1)
+    ]
+
+
+NEW_ORDER = [
+    (EventKind.RISK_DECISION, {"intent_id": 1, "client_order_id": 7, "command": 1, "allowed": 1}),
+    (
+        EventKind.DISPATCH,
+        {"intent_id": 1, "client_order_id": 7, "command": 1, "side": 1, "price": 100, "qty": 10},
+    ),
+    (EventKind.ACK, {"client_order_id": 7, "order_id": 99}),
+]
+
+
+def test_a_dispatched_order_lives_through_the_order_kernel() -> None:
+    fills = [
+        (EventKind.FILL, {"client_order_id": 7, "qty": 4, "trade_id": 1}),
+        (EventKind.FILL, {"client_order_id": 7, "qty": 6, "trade_id": 2}),
+    ]
+    core = _core_after(*_stream(*NEW_ORDER, *fills))
+    assert order.STATE_NAMES[core.orders[7].state] == "Filled"
+    assert core.orders[7].cum == 10
+    assert ec.STATE_NAMES[core.keys[7].state] == "Idle" and not core.keys[7].live
+
+
+def test_a_late_cancel_ack_is_a_recorded_refusal_not_a_crash() -> None:
+    core = _core_after(
+        *_stream(*NEW_ORDER, (EventKind.FILL, {"client_order_id": 7, "qty": 10, "trade_id": 1}))
+    )
+    result = core.apply(Event(position=5, kind=int(EventKind.CANCEL_ACK), instrument=1, client_order_id=7))
+    assert result.rejections == (("rejected", "order", 7, "too_late"),)
+    assert order.STATE_NAMES[core.orders[7].state] == "Filled"
+
+
+def test_a_report_for_an_unknown_order_is_refused() -> None:
+    result = Core(synthetic_config()).apply(
+        Event(position=1, kind=int(EventKind.FILL), client_order_id=5, qty=1)
+    )
+    assert result.rejections == (("rejected", "order", 5, "unknown_order"),)
+
+
+def test_dispatch_without_a_risk_decision_is_refused_by_execution_control() -> None:
+    core = _core_after(*_stream(NEW_ORDER[1]))
+    assert 7 not in core.orders
+    assert core.digest != Core(synthetic_config()).digest  # the refusal is in the history
+
+
+def test_a_correction_restates_the_fill_it_names() -> None:
+    core = _core_after(
+        *_stream(*NEW_ORDER, (EventKind.FILL, {"client_order_id": 7, "qty": 6, "trade_id": 3}))
+    )
+    core.apply(Event(position=5, kind=int(EventKind.TRADE_CORRECT), client_order_id=7, trade_id=3, qty=2))
+    assert core.orders[7].cum == 2 and core.order_fills[(7, 3)] == 2
+
+
+def test_book_events_maintain_levels() -> None:
+    core = _core_after(
+        *_stream(
+            (EventKind.ORDER_ADD, {"order_id": 1, "side": 1, "price": 100, "qty": 5}),
+            (EventKind.ORDER_ADD, {"order_id": 2, "side": 1, "price": 100, "qty": 3}),
+            (EventKind.ORDER_FILL, {"order_id": 1, "side": 1, "qty": 2}),
+            (EventKind.ORDER_CANCEL, {"order_id": 2, "side": 1, "qty": 3}),
+        )
+    )
+    assert core.levels == {(1, 1, 100): 3}
+    assert core.book_orders == {(1, 1): (1, 100, 3)}
+
+
+def test_positions_must_increase() -> None:
+    core = _core_after(Event(position=5, kind=int(EventKind.SESSION_START)))
+    with pytest.raises(InvariantViolation) as caught:
+        core.apply(Event(position=5, kind=int(EventKind.SESSION_STOP)))
+    assert caught.value.invariant == "positions_increase" and caught.value.position == 5
+
+
+def test_overdrawing_a_rate_limit_halts_with_a_diagnostic() -> None:
+    config = synthetic_config()
+    capacity = config.rate_limits[0].capacity
+    core = Core(config)
+    core.apply(
+        Event(position=1, kind=int(EventKind.RATE_LIMIT_CONSUMED), scope=1, tokens=capacity, ts_receive=10)
+    )
+    with pytest.raises(InvariantViolation) as caught:
+        core.apply(
+            Event(position=2, kind=int(EventKind.RATE_LIMIT_CONSUMED), scope=1, tokens=1, ts_receive=11)
+        )
+    assert caught.value.invariant == "rate_limit_respected"
+    assert "position 2" in str(caught.value)
+
+
+def test_tokens_refill_with_event_time() -> None:
+    config = synthetic_config()
+    limit = config.rate_limits[0]
+    core = Core(config)
+    core.apply(
+        Event(
+            position=1, kind=int(EventKind.RATE_LIMIT_CONSUMED), scope=1, tokens=limit.capacity, ts_receive=0
+        )
+    )
+    core.apply(
+        Event(
+            position=2,
+            kind=int(EventKind.RATE_LIMIT_CONSUMED),
+            scope=1,
+            tokens=2,
+            ts_receive=2 * limit.refill_ns,
+        )
+    )
+    assert core.buckets[1][0] == 0
