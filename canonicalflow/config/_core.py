@@ -32,11 +32,16 @@ class Instrument(_Strict):
 
 
 class RateLimit(_Strict):
-    """A token bucket: `capacity` tokens, one back every `refill_ns` nanoseconds of event time."""
+    """A token bucket: `capacity` tokens, one back every `refill_ns` nanoseconds of event time.
+
+    Every request to an instrument the bucket covers (all of them when `instrument` is None)
+    needs one of its tokens.
+    """
 
     scope: int = Field(ge=0)
     capacity: int = Field(gt=0)
     refill_ns: int = Field(gt=0)
+    instrument: int | None = None
 
 
 class CoreConfig(_Strict):

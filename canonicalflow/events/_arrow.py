@@ -55,7 +55,8 @@ def check_batch(batch: pa.RecordBatch, after_position: int = -1) -> None:
     if not batch.schema.equals(EVENT_SCHEMA):
         expected = {f.name: str(f.type) for f in EVENT_SCHEMA}
         found = {f.name: str(f.type) for f in batch.schema}
-        field = next((n for n in expected.keys() | found.keys() if expected.get(n) != found.get(n)), "?")
+        names = [*expected, *(n for n in found if n not in expected)]  # schema order: the first difference
+        field = next((n for n in names if expected.get(n) != found.get(n)), "?")
         raise InvalidEvent(
             "?", field, f"schema differs: expected {expected.get(field)}, found {found.get(field)}"
         )

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import cache
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from canonicalflow.errors import InvalidEvent
 from canonicalflow.events._kinds import COMMON_FIELDS, FIELDS, EventKind
@@ -19,8 +19,22 @@ from canonicalflow.events._record import Event
 
 __all__ = ["parse_event"]
 
-_NON_NEGATIVE = Annotated[int, Field(ge=0)]
-_POSITIVE = Annotated[int, Field(gt=0)]
+_INT64_MAX = 2**63 - 1
+_INT = Annotated[int, Field(ge=-_INT64_MAX - 1, le=_INT64_MAX)]  # what an int64 column can hold
+_NON_NEGATIVE = Annotated[int, Field(ge=0, le=_INT64_MAX)]
+_POSITIVE = Annotated[int, Field(gt=0, le=_INT64_MAX)]
+
+
+def _one_of(*values: int) -> Any:
+    """An int from a small set; strict, so True and False are refused like any non-int."""
+
+    def check(value: int) -> int:
+        if value not in values:
+            raise ValueError(f"must be one of {', '.join(map(str, values))}")
+        return value
+
+    return Annotated[int, AfterValidator(check)]
+
 
 # Field types at the boundary; a kind may tighten one below.
 _TYPES: dict[str, Any] = {
@@ -33,22 +47,22 @@ _TYPES: dict[str, Any] = {
     "order_id": _NON_NEGATIVE,
     "client_order_id": _POSITIVE,
     "intent_id": _POSITIVE,
-    "side": Literal[-1, 1],
-    "price": int,
+    "side": _one_of(-1, 1),
+    "price": _INT,
     "qty": _NON_NEGATIVE,
-    "bid_price": int,
+    "bid_price": _INT,
     "bid_qty": _NON_NEGATIVE,
-    "ask_price": int,
+    "ask_price": _INT,
     "ask_qty": _NON_NEGATIVE,
     "trade_id": _NON_NEGATIVE,
-    "liquidity": Literal[0, 1, 2],
-    "fee": int,
+    "liquidity": _one_of(0, 1, 2),
+    "fee": _INT,
     "reason": _NON_NEGATIVE,
-    "command": Literal[1, 2, 3],
-    "allowed": Literal[0, 1],
+    "command": _one_of(1, 2, 3),
+    "allowed": _one_of(0, 1),
     "scope": _NON_NEGATIVE,
     "tokens": _POSITIVE,
-    "engaged": Literal[0, 1],
+    "engaged": _one_of(0, 1),
     "config_id": _NON_NEGATIVE,
     "gap_to": _NON_NEGATIVE,
     "checkpoint_id": _NON_NEGATIVE,
@@ -80,7 +94,7 @@ def _model(kind: EventKind) -> type[BaseModel]:
         if name == "qty" and kind in _POSITIVE_QTY:
             annotation = _POSITIVE
         if name == "side" and kind == EventKind.TRADE:
-            annotation = Literal[-1, 0, 1]  # the aggressor may be unknown
+            annotation = _one_of(-1, 0, 1)  # the aggressor may be unknown
         default = 0 if name == "flags" else ...
         fields[name] = (annotation, default)
     return create_model(f"{kind.name.title().replace('_', '')}Event", __base__=_Base, **fields)
@@ -90,8 +104,14 @@ def parse_event(data: Mapping[str, Any]) -> Event:
     """A validated Event from a mapping; `kind` is a name ("TRADE") or a code (9)."""
     raw = dict(data)
     position = raw.get("position", "?")
+    code = raw.get("kind")
     try:
-        kind = EventKind[raw["kind"]] if isinstance(raw.get("kind"), str) else EventKind(raw.get("kind"))
+        if isinstance(code, str):
+            kind = EventKind[code]
+        elif type(code) is int:
+            kind = EventKind(code)
+        else:
+            raise ValueError(code)
     except (KeyError, ValueError):
         raise InvalidEvent(position, "kind", f"unknown event kind {raw.get('kind')!r}") from None
     raw.pop("kind")

@@ -1,6 +1,16 @@
 """The Core: State as a fold of the event stream and the Configuration, digested at every position."""
 
-from canonicalflow.state._core import Control, Core, Quote, StepResult, replay
+from canonicalflow.state._core import RATE_LIMIT_WAKEUP, Control, Core, Obligation, Quote, StepResult, replay
 from canonicalflow.state._digest import GENESIS, chain
 
-__all__ = ["GENESIS", "Control", "Core", "Quote", "StepResult", "chain", "replay"]
+__all__ = [
+    "GENESIS",
+    "RATE_LIMIT_WAKEUP",
+    "Control",
+    "Core",
+    "Obligation",
+    "Quote",
+    "StepResult",
+    "chain",
+    "replay",
+]

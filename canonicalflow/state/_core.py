@@ -15,12 +15,12 @@ from typing import NamedTuple
 
 from canonicalflow._generated import execution_control_kernel as ec
 from canonicalflow._generated import order_lifecycle_kernel as order
-from canonicalflow.config import CoreConfig
+from canonicalflow.config import CoreConfig, RateLimit
 from canonicalflow.errors import InvariantViolation
 from canonicalflow.events import Event, EventKind
 from canonicalflow.state._digest import GENESIS, chain
 
-__all__ = ["Control", "Core", "Quote", "StepResult", "replay"]
+__all__ = ["RATE_LIMIT_WAKEUP", "Control", "Core", "Obligation", "Quote", "StepResult", "replay"]
 
 Change = tuple
 
@@ -44,6 +44,14 @@ class Control(NamedTuple):
     last_wakeup: int = 0
 
 
+class Obligation(NamedTuple):
+    """Work the Core cannot do before `due_ts`; the runtime turns it into a WAKEUP event then."""
+
+    due_ts: int
+    reason: int
+    scope: int
+
+
 class StepResult(NamedTuple):
     position: int
     digest: bytes
@@ -53,6 +61,13 @@ class StepResult(NamedTuple):
     def rejections(self) -> tuple[Change, ...]:
         return tuple(c for c in self.changes if c[0] == "rejected")
 
+
+RATE_LIMIT_WAKEUP = 1  # Obligation.reason: a queued command waits for a rate-limit token
+_DISPATCH_ORDER = {
+    ec.SLOT_CANCEL: 0,
+    ec.SLOT_REPLACE: 1,
+    ec.SLOT_NEW: 2,
+}  # CANCEL first, then REPLACE, then NEW
 
 _COMMAND_EVENT = {1: ec.E_SUBMIT_NEW, 2: ec.E_SUBMIT_REPLACE, 3: ec.E_SUBMIT_CANCEL}
 _FINAL_ORDER_STATES = frozenset({order.S_FILLED}) | order.TERMINAL_STATES
@@ -65,6 +80,7 @@ class Core:
         self.config = config
         self.position = -1
         self.digest = GENESIS
+        self.now = 0  # the latest receive time seen: the Core's only clock
         self.quotes: dict[int, Quote] = {}
         self.levels: dict[tuple[int, int, int], int] = {}  # (instrument, side, price) -> lots
         self.book_orders: dict[
@@ -73,6 +89,7 @@ class Core:
         self.orders: dict[int, order.State] = {}  # client order id -> order lifecycle
         self.order_fills: dict[tuple[int, int], int] = {}  # (client order id, trade id) -> lots
         self.keys: dict[int, ec.State] = {}  # client order id -> execution control
+        self.key_instrument: dict[int, int] = {}  # client order id -> its instrument
         self.buckets: dict[int, tuple[int, int]] = {r.scope: (r.capacity, 0) for r in config.rate_limits}
         self.feed_gaps: dict[int, tuple[int, int]] = {}  # instrument -> last gap (from, to)
         self.control = Control()
@@ -100,12 +117,28 @@ class Core:
             self._handlers[kind] = self._control(update)
 
     # -------------------------------------------------------------- snapshots
-    _DOMAINS = ("quotes", "levels", "book_orders", "orders", "order_fills", "keys", "buckets", "feed_gaps")
+    _DOMAINS = (
+        "quotes",
+        "levels",
+        "book_orders",
+        "orders",
+        "order_fills",
+        "keys",
+        "key_instrument",
+        "buckets",
+        "feed_gaps",
+    )
 
     def snapshot(self) -> dict:
         """A copy of State and its digest at this position; values are immutable tuples."""
         data = {name: dict(getattr(self, name)) for name in self._DOMAINS}
-        return {**data, "control": self.control, "position": self.position, "digest": self.digest}
+        return {
+            **data,
+            "control": self.control,
+            "position": self.position,
+            "digest": self.digest,
+            "now": self.now,
+        }
 
     @classmethod
     def restore(cls, config: CoreConfig, snapshot: dict) -> Core:
@@ -127,11 +160,46 @@ class Core:
                 ev.position, ev, "positions_increase", f"position {self.position}", f"position {ev.position}"
             )
         changes: list[Change] = []
+        if ev.ts_receive > self.now:
+            self.now = ev.ts_receive
         self._handlers[ev.kind](ev, changes)
         self.position = ev.position
         frozen = tuple(changes)
-        self.digest = chain(self.digest, ev.position, frozen)
+        self.digest = chain(self.digest, ev.position, (self.now, *frozen))
         return StepResult(ev.position, self.digest, frozen)
+
+    # ------------------------------------------------------------- decisions
+    def dispatchable(self) -> list[int]:
+        """Queued commands free to go now (nothing in flight, a token in every bucket), in dispatch order."""
+        ready = [
+            coid
+            for coid, key in self.keys.items()
+            if key.state == ec.S_QUEUED and all(self._tokens(scope) >= 1 for scope in self._scopes(coid))
+        ]
+        return sorted(ready, key=lambda coid: (_DISPATCH_ORDER[self.keys[coid].queued], coid))
+
+    def obligations(self) -> list[Obligation]:
+        """When a command held back by the rate limit may go: the earliest token per empty bucket."""
+        due: dict[int, int] = {}
+        for coid, key in self.keys.items():
+            if key.state != ec.S_QUEUED:
+                continue
+            for scope in self._scopes(coid):
+                if self._tokens(scope) < 1:
+                    due[scope] = self.buckets[scope][1] + self._limit(scope).refill_ns
+        return sorted(Obligation(ts, RATE_LIMIT_WAKEUP, scope) for scope, ts in due.items())
+
+    def _scopes(self, coid: int) -> list[int]:
+        instrument = self.key_instrument.get(coid)
+        return [r.scope for r in self.config.rate_limits if r.instrument in (None, instrument)]
+
+    def _limit(self, scope: int) -> RateLimit:
+        return next(r for r in self.config.rate_limits if r.scope == scope)
+
+    def _tokens(self, scope: int) -> int:
+        """Tokens in a bucket at `now`: what was left, plus one per refill period since."""
+        tokens, since = self.buckets[scope]
+        return min(self._limit(scope).capacity, tokens + (self.now - since) // self._limit(scope).refill_ns)
 
     # ---------------------------------------------------------------- market
     def _bbo(self, ev: Event, changes: list[Change]) -> None:
@@ -258,6 +326,9 @@ class Core:
     # ---------------------------------------------------------------- intents
     def _risk_decision(self, ev: Event, changes: list[Change]) -> None:
         changes.append(("risk", ev.intent_id, ev.client_order_id, ev.command, ev.allowed, ev.reason))
+        if ev.client_order_id not in self.key_instrument:
+            self.key_instrument[ev.client_order_id] = ev.instrument
+            changes.append(("key_instrument", ev.client_order_id, ev.instrument))
         if ev.allowed:
             self._step_key(ev.client_order_id, _COMMAND_EVENT[ev.command], 0, changes)
 
@@ -273,9 +344,9 @@ class Core:
             self._step_order(coid, event, ev.qty, 0, changes)
 
     def _rate_limit(self, ev: Event, changes: list[Change]) -> None:
-        limit = next(r for r in self.config.rate_limits if r.scope == ev.scope)
+        limit = self._limit(ev.scope)
         tokens, since = self.buckets[ev.scope]
-        refilled = min(limit.capacity, tokens + (ev.ts_receive - since) // limit.refill_ns)
+        refilled = self._tokens(ev.scope)
         if refilled < ev.tokens:
             raise InvariantViolation(
                 ev.position,
@@ -284,7 +355,7 @@ class Core:
                 f"{refilled} tokens in scope {ev.scope}",
                 f"{ev.tokens} consumed",
             )
-        since = ev.ts_receive if refilled == limit.capacity else since + (refilled - tokens) * limit.refill_ns
+        since = self.now if refilled == limit.capacity else since + (refilled - tokens) * limit.refill_ns
         self.buckets[ev.scope] = (refilled - ev.tokens, since)
         changes.append(("bucket", ev.scope, *self.buckets[ev.scope]))
 

@@ -131,3 +131,46 @@ def test_tokens_refill_with_event_time() -> None:
         )
     )
     assert core.buckets[1][0] == 0
+
+
+def _decided(coid: int, command: int, position: int) -> Event:
+    return Event(
+        position=position,
+        kind=int(EventKind.RISK_DECISION),
+        instrument=1,
+        intent_id=position,
+        client_order_id=coid,
+        command=command,
+        allowed=1,
+    )
+
+
+def test_dispatch_order_is_cancel_then_replace_then_new() -> None:
+    core = _core_after(*_stream(*NEW_ORDER))  # order 7 lives
+    core.apply(_decided(8, 1, 4))  # NEW for order 8
+    core.apply(_decided(7, 3, 5))  # CANCEL for order 7
+    assert core.dispatchable() == [7, 8]
+
+
+def test_a_command_held_by_the_rate_limit_becomes_an_obligation() -> None:
+    config = synthetic_config()
+    limit = config.rate_limits[0]
+    core = Core(config)
+    core.apply(_decided(1, 1, 1))
+    core.apply(
+        Event(
+            position=2,
+            kind=int(EventKind.RATE_LIMIT_CONSUMED),
+            scope=1,
+            tokens=limit.capacity,
+            ts_receive=1_000,
+        )
+    )
+    assert core.dispatchable() == []
+    (obligation,) = core.obligations()
+    assert obligation.due_ts == 1_000 + limit.refill_ns and obligation.scope == 1
+    core.apply(
+        Event(position=3, kind=int(EventKind.WAKEUP), due_ts=obligation.due_ts, ts_receive=obligation.due_ts)
+    )
+    assert core.dispatchable() == [1]
+    assert core.obligations() == []
