@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from canonicalflow.cli._journal import journal
 from canonicalflow.cli._spec import spec
 
 
@@ -18,3 +19,4 @@ def main() -> None:
 
 
 main.add_command(spec)
+main.add_command(journal)

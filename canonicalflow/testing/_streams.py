@@ -16,6 +16,7 @@ from canonicalflow.events import Event, EventKind
 __all__ = ["synthetic_config", "synthetic_stream"]
 
 _NEW, _REPLACE, _CANCEL = 1, 2, 3
+_BOOK_DEPTH = 2_000  # resting venue orders at most, so long streams are stationary
 
 
 def synthetic_config() -> CoreConfig:
@@ -65,7 +66,7 @@ def synthetic_stream(seed: int, length: int) -> Iterator[Event]:
                 },
             )
             trade_id += 1
-        elif roll < 0.55 or not book:
+        elif (roll < 0.55 and len(book) < _BOOK_DEPTH) or not book:
             book[next_oid] = (instrument, rng.choice((-1, 1)), rng.randint(1, 30))
             _, side, lots = book[next_oid]
             kind, fields = (
@@ -74,12 +75,12 @@ def synthetic_stream(seed: int, length: int) -> Iterator[Event]:
             )
             next_oid += 1
         elif roll < 0.65:
-            oid = rng.choice(sorted(book))
+            oid = next(iter(book))  # the oldest resting order: O(1), and the book stays stationary
             instrument, side, lots = book[oid]
             cut = rng.randint(1, lots + 2)  # now and then more than rests: a refusal
-            if cut >= lots:
+            if cut == lots:
                 book.pop(oid)
-            else:
+            elif cut < lots:
                 book[oid] = (instrument, side, lots - cut)
             kind, fields = (
                 rng.choice((EventKind.ORDER_CANCEL, EventKind.ORDER_FILL)),
@@ -163,11 +164,10 @@ def _report(
         command = inflight.pop(coid)
         if command == _NEW:
             live[coid] = rng.randint(1, 10)
-            return (
-                (EventKind.ACK, {"client_order_id": coid})
-                if rng.random() < 0.9
-                else (EventKind.REJECT, {"client_order_id": coid, "reason": 1})
-            )
+            if rng.random() < 0.9:
+                return EventKind.ACK, {"client_order_id": coid}
+            live.pop(coid)
+            return EventKind.REJECT, {"client_order_id": coid, "reason": 1}
         if command == _CANCEL:
             if rng.random() < 0.8:
                 live.pop(coid, None)
@@ -180,4 +180,7 @@ def _report(
     if rng.random() < 0.05:
         return EventKind.TRADE_BUST, fields
     fields |= {"liquidity": rng.choice((1, 2)), "fee": rng.randint(-5, 20)}
+    live[coid] -= lots
+    if live[coid] <= 0:
+        live.pop(coid)
     return EventKind.FILL, fields
