@@ -1,0 +1,109 @@
+"""`canonicalflow replay`, `canonicalflow verify-determinism` and `canonicalflow journal synth`."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+
+from canonicalflow.errors import CanonicalFlowError
+from canonicalflow.events import to_record_batch
+from canonicalflow.journal import JournalWriter
+from canonicalflow.runtime import CONFIG_FILE, compare_processes, describe, load_config, replay_journal
+from canonicalflow.testing import synthetic_config, synthetic_stream
+
+__all__ = ["replay", "synth", "verify_determinism"]
+
+_CONFIG_HELP = f"The Configuration as JSON. Default: {CONFIG_FILE} in the journal directory."
+
+
+def _fail(error: Exception) -> None:
+    click.echo(f"error: {error}", err=True)
+    sys.exit(1)
+
+
+@click.command()
+@click.argument("journal", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--to", "to_position", type=int, default=None, help="Stop after this position (default: the end)."
+)
+@click.option(
+    "--config", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None, help=_CONFIG_HELP
+)
+def replay(journal: Path, to_position: int | None, config: Path | None) -> None:
+    """Replay JOURNAL through a fresh Core and print the State and its digest at the end (or --to).
+
+    The digest chains every change since the first event, so two replays that print the same
+    digest agree at every position before it.
+    """
+    try:
+        steps = replay_journal(journal, load_config(journal, config), to_position)
+        last, rejections = None, 0
+        for core, result in steps:
+            last = core
+            rejections += len(result.rejections)
+    except CanonicalFlowError as error:
+        _fail(error)
+    if last is None:
+        _fail(ValueError(f"{journal}: no events up to position {to_position}"))
+    for line in describe(last):
+        click.echo(line)
+    click.echo(f"rejections    {rejections} refused transitions recorded")
+
+
+@click.command("verify-determinism")
+@click.argument("journal", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--config", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None, help=_CONFIG_HELP
+)
+def verify_determinism(journal: Path, config: Path | None) -> None:
+    """Replay JOURNAL in two processes with different PYTHONHASHSEED values; compare every digest.
+
+    Prints the number of positions compared, or the first position where the digests differ and
+    the State each process reached there.
+    """
+    with tempfile.TemporaryDirectory() as workdir:
+        try:
+            compared, divergence = compare_processes(journal, config, Path(workdir))
+        except Exception as error:  # a worker that failed: its stderr says why
+            _fail(RuntimeError(getattr(error, "stderr", "") or error))
+    if divergence is None:
+        click.echo(f"verify-determinism: identical digests at all {compared:,} positions in both processes")
+        return
+    click.echo(
+        f"verify-determinism: DIVERGED at position {divergence.position} after {compared:,} equal positions"
+    )
+    for number, state in enumerate(divergence.states, 1):
+        click.echo(f"process {number} reached:")
+        for line in state:
+            click.echo(f"  {line}")
+    sys.exit(1)
+
+
+@click.command()
+@click.argument("path", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--events", default=10_000, show_default=True, help="How many events to write.")
+@click.option(
+    "--seed", default=1, show_default=True, help="The stream's seed: the same seed, the same journal."
+)
+def synth(path: Path, events: int, seed: int) -> None:
+    """Write a journal of seeded synthetic events (and its config.json) to PATH, to try the tools on."""
+    if path.exists() and any(path.iterdir()):
+        _fail(FileExistsError(f"{path} is not empty; choose a new directory"))
+    path.mkdir(parents=True, exist_ok=True)
+    config = synthetic_config()
+    (path / CONFIG_FILE).write_text(config.model_dump_json(indent=2) + "\n")
+    batch: list = []
+    with JournalWriter(path) as writer:
+        for ev in synthetic_stream(seed, events):
+            batch.append(ev)
+            if len(batch) == 10_000:
+                writer.append(to_record_batch(batch))
+                batch = []
+        if batch:
+            writer.append(to_record_batch(batch))
+    click.echo(
+        f"journal synth: {events:,} events (seed {seed}) in {path}, configuration {config.fingerprint[:16]}"
+    )

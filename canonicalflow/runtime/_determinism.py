@@ -1,0 +1,76 @@
+"""Run one journal's replay in two processes with different hash seeds and compare every digest.
+
+Each process writes its digests to a file, 24 bytes a position, so memory stays flat whatever the
+journal's length; the files are compared position by position. At the first divergence each
+process is asked again for the State it reached there.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["Divergence", "compare_processes", "first_divergence"]
+
+_RECORD = 8 + 16  # position (int64, little endian) + digest
+
+_WORKER = """
+import sys
+from pathlib import Path
+from canonicalflow.runtime._replay import describe, load_config, replay_journal
+journal, config, out, describe_at = Path(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
+steps = replay_journal(journal, load_config(journal, Path(config) if config else None), describe_at if describe_at >= 0 else None)
+if describe_at >= 0:
+    *_, (core, _) = steps
+    print("\\n".join(describe(core)))
+else:
+    with open(out, "wb") as f:
+        for _, result in steps:
+            f.write(result.position.to_bytes(8, "little", signed=True) + result.digest)
+"""
+
+
+@dataclass(frozen=True)
+class Divergence:
+    position: int
+    states: tuple[list[str], list[str]]  # each process's State there, described
+
+
+def _run(journal: Path, config: Path | None, out: Path, hash_seed: str, describe_at: int = -1) -> str:
+    env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+    command = [sys.executable, "-c", _WORKER, str(journal), str(config or ""), str(out), str(describe_at)]
+    return subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout
+
+
+def first_divergence(a: Path, b: Path) -> tuple[int, int | None]:
+    """(equal positions before the first difference, the position where they differ or None)."""
+    compared = 0
+    with a.open("rb") as left_file, b.open("rb") as right_file:
+        while True:
+            left, right = left_file.read(_RECORD), right_file.read(_RECORD)
+            if left == right:
+                if not left:
+                    return compared, None
+                compared += 1
+                continue
+            return compared, int.from_bytes((left or right)[:8], "little", signed=True)
+
+
+def compare_processes(
+    journal: Path, config: Path | None, workdir: Path, seeds: tuple[str, str] = ("0", "4242")
+) -> tuple[int, Divergence | None]:
+    """(positions compared, the first divergence with both processes' States, or None)."""
+    files = [workdir / f"digests-{seed}.bin" for seed in seeds]
+    for seed, out in zip(seeds, files, strict=True):
+        _run(journal, config, out, seed)
+    compared, position = first_divergence(*files)
+    if position is None:
+        return compared, None
+    states = tuple(
+        _run(journal, config, out, seed, position).splitlines()
+        for seed, out in zip(seeds, files, strict=True)
+    )
+    return compared, Divergence(position, states)  # type: ignore[arg-type]

@@ -1,0 +1,60 @@
+"""Replay a journal through a fresh Core: the state and digest at any position, from the log alone."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from canonicalflow._generated import execution_control_kernel as ec
+from canonicalflow._generated import order_lifecycle_kernel as order
+from canonicalflow.config import CoreConfig
+from canonicalflow.errors import DataError
+from canonicalflow.journal import JournalReader
+from canonicalflow.state import Core, StepResult
+
+__all__ = ["CONFIG_FILE", "describe", "load_config", "replay_journal"]
+
+CONFIG_FILE = "config.json"  # the Configuration a journal was written under, beside its segments
+
+
+def load_config(journal: Path, config: Path | None = None) -> CoreConfig:
+    """The Configuration given, or the one stored in the journal's directory."""
+    path = config or journal / CONFIG_FILE
+    if not path.exists():
+        raise DataError(f"no configuration: {path} does not exist; pass --config FILE")
+    try:
+        return CoreConfig.model_validate_json(path.read_text())
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+        raise DataError(f"{path}: {where}: {first['msg']}") from None
+
+
+def replay_journal(
+    journal: Path, config: CoreConfig, to_position: int | None = None
+) -> Iterator[tuple[Core, StepResult]]:
+    """Fold the journal's events into a Core, yielding it after every step, up to `to_position`."""
+    core = Core(config)
+    for ev in JournalReader(journal).events(to_position=to_position):
+        yield core, core.apply(ev)
+
+
+def describe(core: Core) -> list[str]:
+    """A readable summary of State: what a person checks first."""
+    orders = Counter(order.STATE_NAMES[s.state] for s in core.orders.values())
+    keys = Counter(ec.STATE_NAMES[s.state] for s in core.keys.values())
+    lines = [
+        f"position      {core.position}",
+        f"digest        {core.digest.hex()}",
+        f"now           {core.now}",
+        f"control       {core.control._asdict()}",
+        f"orders        {sum(orders.values())}: {dict(sorted(orders.items()))}",
+        f"keys          {sum(keys.values())}: {dict(sorted(keys.items()))}",
+        f"book          {len(core.book_orders)} resting orders on {len(core.levels)} price levels",
+        f"buckets       {dict(sorted(core.buckets.items()))}",
+    ]
+    lines += [f"quote {instrument:<7} {quote._asdict()}" for instrument, quote in sorted(core.quotes.items())]
+    return lines
