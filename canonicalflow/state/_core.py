@@ -161,9 +161,14 @@ class Core:
                 ev.position, ev, "positions_increase", f"position {self.position}", f"position {ev.position}"
             )
         changes: list[Change] = []
-        if ev.ts_receive > self.now:
+        clock = self.now
+        if ev.ts_receive > clock:
             self.now = ev.ts_receive
-        self._handlers[ev.kind](ev, changes)
+        try:
+            self._handlers[ev.kind](ev, changes)
+        except InvariantViolation:
+            self.now = clock  # handlers check before they change anything; the clock goes back too
+            raise
         self.position = ev.position
         frozen = tuple(changes)
         if self.digests:

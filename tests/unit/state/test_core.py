@@ -174,3 +174,38 @@ def test_a_command_held_by_the_rate_limit_becomes_an_obligation() -> None:
     )
     assert core.dispatchable() == [1]
     assert core.obligations() == []
+
+
+def test_a_violation_leaves_state_and_digest_as_they_were() -> None:
+    core = _core_after(Event(position=5, kind=int(EventKind.SESSION_START), ts_receive=10))
+    before = core.snapshot()
+    with pytest.raises(InvariantViolation):
+        core.apply(Event(position=4, kind=int(EventKind.SESSION_STOP), ts_receive=20))
+    assert core.snapshot() == before
+
+
+def test_a_denied_risk_decision_leaves_execution_control_untouched() -> None:
+    core = Core(synthetic_config())
+    result = core.apply(_decided(3, 1, 1)._replace(allowed=0, reason=4))
+    assert core.keys == {} and core.dispatchable() == []
+    assert result.changes[0] == ("risk", 1, 3, 1, 0, 4)  # the decision itself is history
+
+
+def test_a_rate_limit_violation_changes_nothing_either() -> None:
+    config = synthetic_config()
+    core = Core(config)
+    core.apply(
+        Event(
+            position=1,
+            kind=int(EventKind.RATE_LIMIT_CONSUMED),
+            scope=1,
+            tokens=config.rate_limits[0].capacity,
+            ts_receive=10,
+        )
+    )
+    before = core.snapshot()
+    with pytest.raises(InvariantViolation):
+        core.apply(
+            Event(position=2, kind=int(EventKind.RATE_LIMIT_CONSUMED), scope=1, tokens=1, ts_receive=11)
+        )
+    assert core.snapshot() == before

@@ -1,0 +1,61 @@
+"""The Core reads no clock, no randomness, no threads, no I/O: State = f(events, Configuration)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2] / "canonicalflow"
+CORE_PACKAGES = ("state", "events", "config")
+BANNED = {
+    "time",
+    "datetime",
+    "random",
+    "secrets",
+    "threading",
+    "asyncio",
+    "socket",
+    "os",
+    "subprocess",
+    "uuid",
+}
+CORE_MODULES = sorted(p for package in CORE_PACKAGES for p in (ROOT / package).glob("*.py"))
+
+
+@pytest.mark.parametrize("module", CORE_MODULES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_core_module_imports_nothing_impure(module: Path) -> None:
+    for node in ast.walk(ast.parse(module.read_text())):
+        if isinstance(node, ast.Import):
+            roots = {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            roots = {(node.module or "").split(".")[0]}
+        else:
+            continue
+        assert not roots & BANNED, f"{module.name}:{node.lineno} imports {roots & BANNED}"
+        assert not any(r == "canonicalflow" for r in roots) or not _imports_outer_layer(node), (
+            f"{module.name}:{node.lineno}: the Core may not import journal, runtime, cli or testing"
+        )
+
+
+def _imports_outer_layer(node: ast.AST) -> bool:
+    names = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]  # type: ignore[attr-defined]
+    return any(
+        n.split(".")[1:2] and n.split(".")[1] in {"journal", "runtime", "cli", "testing"} for n in names
+    )
+
+
+def test_only_apply_and_restore_assign_core_state() -> None:
+    """No module outside the Core assigns a Core attribute: events are the only cause of change."""
+    for module in ROOT.rglob("*.py"):
+        if module.parent.name == "state":
+            continue
+        for node in ast.walk(ast.parse(module.read_text())):
+            if isinstance(node, ast.Assign | ast.AugAssign):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for target in targets:
+                    if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name):
+                        assert target.value.id != "core", (
+                            f"{module}:{node.lineno} changes Core state directly"
+                        )
