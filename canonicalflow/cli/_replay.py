@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -64,11 +65,15 @@ def verify_determinism(journal: Path, config: Path | None) -> None:
     Prints the number of positions compared, or the first position where the digests differ and
     the State each process reached there.
     """
+    try:
+        load_config(journal, config)  # fail here, in one line, rather than in both workers
+    except CanonicalFlowError as error:
+        _fail(error)
     with tempfile.TemporaryDirectory() as workdir:
         try:
             compared, divergence = compare_processes(journal, config, Path(workdir))
-        except Exception as error:  # a worker that failed: its stderr says why
-            _fail(RuntimeError(getattr(error, "stderr", "") or error))
+        except subprocess.CalledProcessError as error:  # a worker failed: its last line says why
+            _fail(RuntimeError((error.stderr or "").strip().splitlines()[-1:] or error))
     if divergence is None:
         click.echo(f"verify-determinism: identical digests at all {compared:,} positions in both processes")
         return

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = ["CoreConfig", "Instrument", "RateLimit"]
 
@@ -50,6 +50,17 @@ class CoreConfig(_Strict):
     version: str = Field(min_length=1)
     instruments: tuple[Instrument, ...] = Field(min_length=1)
     rate_limits: tuple[RateLimit, ...] = ()
+
+    @model_validator(mode="after")
+    def _ids_are_unique(self) -> CoreConfig:
+        for what, ids in (
+            ("instrument id", [i.id for i in self.instruments]),
+            ("rate-limit scope", [r.scope for r in self.rate_limits]),
+        ):
+            duplicates = sorted({i for i in ids if ids.count(i) > 1})
+            if duplicates:
+                raise ValueError(f"{what} {duplicates[0]} appears more than once")
+        return self
 
     def canonical_json(self) -> str:
         return json.dumps(

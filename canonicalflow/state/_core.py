@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 from canonicalflow._generated import execution_control_kernel as ec
 from canonicalflow._generated import order_lifecycle_kernel as order
-from canonicalflow.config import CoreConfig, RateLimit
+from canonicalflow.config import CoreConfig
 from canonicalflow.errors import InvariantViolation
 from canonicalflow.events import Event, EventKind
 from canonicalflow.state._digest import GENESIS, chain
@@ -91,6 +91,7 @@ class Core:
         self.order_fills: dict[tuple[int, int], int] = {}  # (client order id, trade id) -> lots
         self.keys: dict[int, ec.State] = {}  # client order id -> execution control
         self.key_instrument: dict[int, int] = {}  # client order id -> its instrument
+        self._limits = {r.scope: r for r in config.rate_limits}
         self.buckets: dict[int, tuple[int, int]] = {r.scope: (r.capacity, 0) for r in config.rate_limits}
         self.feed_gaps: dict[int, tuple[int, int]] = {}  # instrument -> last gap (from, to)
         self.control = Control()
@@ -152,6 +153,7 @@ class Core:
             snapshot["position"],
             snapshot["digest"],
         )
+        core.now = snapshot["now"]
         return core
 
     # ------------------------------------------------------------------ fold
@@ -166,7 +168,7 @@ class Core:
             self.now = ev.ts_receive
         try:
             self._handlers[ev.kind](ev, changes)
-        except InvariantViolation:
+        except BaseException:
             self.now = clock  # handlers check before they change anything; the clock goes back too
             raise
         self.position = ev.position
@@ -193,20 +195,17 @@ class Core:
                 continue
             for scope in self._scopes(coid):
                 if self._tokens(scope) < 1:
-                    due[scope] = self.buckets[scope][1] + self._limit(scope).refill_ns
+                    due[scope] = self.buckets[scope][1] + self._limits[scope].refill_ns
         return sorted(Obligation(ts, RATE_LIMIT_WAKEUP, scope) for scope, ts in due.items())
 
     def _scopes(self, coid: int) -> list[int]:
         instrument = self.key_instrument.get(coid)
         return [r.scope for r in self.config.rate_limits if r.instrument in (None, instrument)]
 
-    def _limit(self, scope: int) -> RateLimit:
-        return next(r for r in self.config.rate_limits if r.scope == scope)
-
     def _tokens(self, scope: int) -> int:
         """Tokens in a bucket at `now`: what was left, plus one per refill period since."""
         tokens, since = self.buckets[scope]
-        return min(self._limit(scope).capacity, tokens + (self.now - since) // self._limit(scope).refill_ns)
+        return min(self._limits[scope].capacity, tokens + (self.now - since) // self._limits[scope].refill_ns)
 
     # ---------------------------------------------------------------- market
     def _bbo(self, ev: Event, changes: list[Change]) -> None:
@@ -227,6 +226,9 @@ class Core:
         self._set_level((ev.instrument, ev.side, ev.price), ev.qty, changes)
 
     def _set_level(self, key: tuple[int, int, int], lots: int, changes: list[Change]) -> None:
+        if lots < 0:
+            changes.append(("rejected", "book", key, "negative_level"))
+            return
         if lots:
             self.levels[key] = lots
         else:
@@ -285,12 +287,24 @@ class Core:
             if coid not in self.orders:
                 changes.append(("rejected", "order", coid, "unknown_order"))
                 return
-            if not self._step_order(coid, order_event, ev.qty, 0, changes):
+            fill = (coid, ev.trade_id)
+            qty = ev.qty
+            if order_event == order.E_FILL and fill in self.order_fills:
+                changes.append(("rejected", "order", coid, "duplicate_execution"))
+                return
+            if order_event == order.E_BUST:
+                if fill not in self.order_fills:
+                    changes.append(("rejected", "order", coid, "unknown_execution"))
+                    return
+                qty = self.order_fills[fill]  # a bust voids the whole execution it names
+            if not self._step_order(coid, order_event, qty, 0, changes):
                 return
             if order_event == order.E_FILL:
-                self.order_fills[(coid, ev.trade_id)] = ev.qty
+                self.order_fills[fill] = qty
+                changes.append(("fill", *fill, qty))
             elif order_event == order.E_BUST:
-                self.order_fills.pop((coid, ev.trade_id), None)
+                del self.order_fills[fill]
+                changes.append(("fill", *fill, 0))
             final = self.orders[coid].state in _FINAL_ORDER_STATES
             if answers:
                 self._step_key(coid, ec.E_ANSWER, int(final), changes)
@@ -307,6 +321,7 @@ class Core:
             return
         if self._step_order(coid, order.E_CORRECT, was, ev.qty, changes):
             self.order_fills[(coid, ev.trade_id)] = ev.qty
+            changes.append(("fill", coid, ev.trade_id, ev.qty))
 
     def _step_order(self, coid: int, event: int, a0: int, a1: int, changes: list[Change]) -> bool:
         before = self.orders[coid]
@@ -332,6 +347,9 @@ class Core:
 
     # ---------------------------------------------------------------- intents
     def _risk_decision(self, ev: Event, changes: list[Change]) -> None:
+        if ev.command not in _COMMAND_EVENT:
+            changes.append(("rejected", "execution_control", ev.client_order_id, "unknown_command"))
+            return
         changes.append(("risk", ev.intent_id, ev.client_order_id, ev.command, ev.allowed, ev.reason))
         if ev.client_order_id not in self.key_instrument:
             self.key_instrument[ev.client_order_id] = ev.instrument
@@ -340,18 +358,30 @@ class Core:
             self._step_key(ev.client_order_id, _COMMAND_EVENT[ev.command], 0, changes)
 
     def _dispatch(self, ev: Event, changes: list[Change]) -> None:
+        """The request sent is the command execution control had queued; the event must agree."""
         coid = ev.client_order_id
-        if not self._step_key(coid, ec.E_DISPATCH, 1, changes):
+        queued = self.keys[coid].queued if coid in self.keys else ec.SLOT_EMPTY
+        if queued not in (ec.SLOT_EMPTY, ev.command):
+            changes.append(("rejected", "execution_control", coid, "command_mismatch"))
             return
-        if ev.command == 1:
+        token = int(all(self._tokens(scope) >= 1 for scope in self._scopes(coid)))
+        if (
+            not self._step_key(coid, ec.E_DISPATCH, token, changes)
+            or self.keys[coid].inflight == ec.SLOT_EMPTY
+        ):
+            return  # refused, or a stale command dropped without sending anything
+        if queued == ec.SLOT_NEW:
             self.orders[coid] = order.initial(ev.qty)
             changes.append(("order", coid, *self.orders[coid]))
         elif coid in self.orders:
-            event = order.E_CANCEL_REQUEST if ev.command == 3 else order.E_REPLACE_REQUEST
+            event = order.E_CANCEL_REQUEST if queued == ec.SLOT_CANCEL else order.E_REPLACE_REQUEST
             self._step_order(coid, event, ev.qty, 0, changes)
 
     def _rate_limit(self, ev: Event, changes: list[Change]) -> None:
-        limit = self._limit(ev.scope)
+        if ev.scope not in self._limits:
+            changes.append(("rejected", "rate_limit", ev.scope, "unknown_scope"))
+            return
+        limit = self._limits[ev.scope]
         tokens, since = self.buckets[ev.scope]
         refilled = self._tokens(ev.scope)
         if refilled < ev.tokens:

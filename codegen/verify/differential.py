@@ -53,6 +53,8 @@ def check_differential(model: ModuleType, config: ModuleType, max_failures: int 
                     f"{kernel.STATE_NAMES[s.state]}{before} on {kernel.EVENT_NAMES[action[0]]}{action[1:]}: "
                     f"kernel {ours}, transitions {theirs}"
                 )
+    if result.comparisons == 0:
+        result.failures.append("nothing was compared: the model reaches no state")
     result.seconds = time.perf_counter() - started
     return result
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from canonicalflow._generated import execution_control_kernel as ec
@@ -209,3 +211,87 @@ def test_a_rate_limit_violation_changes_nothing_either() -> None:
             Event(position=2, kind=int(EventKind.RATE_LIMIT_CONSUMED), scope=1, tokens=1, ts_receive=11)
         )
     assert core.snapshot() == before
+
+
+def test_a_dispatch_must_send_the_queued_command() -> None:
+    core = _core_after(
+        *_stream(*NEW_ORDER, (EventKind.FILL, {"client_order_id": 7, "qty": 4, "trade_id": 1}))
+    )
+    core.apply(_decided(7, 3, 5))  # CANCEL queued
+    result = core.apply(Event(position=6, kind=int(EventKind.DISPATCH), client_order_id=7, command=1, qty=10))
+    assert result.rejections == (("rejected", "execution_control", 7, "command_mismatch"),)
+    assert core.orders[7].cum == 4  # the live order was not replaced by a fresh one
+
+
+def test_dispatch_asks_the_rate_limit_for_a_token() -> None:
+    config = synthetic_config()
+    core = Core(config)
+    core.apply(_decided(1, 1, 1))
+    core.apply(
+        Event(
+            position=2,
+            kind=int(EventKind.RATE_LIMIT_CONSUMED),
+            scope=1,
+            tokens=config.rate_limits[0].capacity,
+        )
+    )
+    result = core.apply(Event(position=3, kind=int(EventKind.DISPATCH), client_order_id=1, command=1, qty=5))
+    assert result.rejections == (("rejected", "execution_control", 1, "rate_limited"),)
+    assert 1 not in core.orders
+
+
+def test_a_fill_counted_twice_and_a_bust_of_an_unknown_trade_are_refused() -> None:
+    core = _core_after(
+        *_stream(*NEW_ORDER, (EventKind.FILL, {"client_order_id": 7, "qty": 4, "trade_id": 1}))
+    )
+    again = core.apply(Event(position=5, kind=int(EventKind.FILL), client_order_id=7, qty=4, trade_id=1))
+    stray = core.apply(
+        Event(position=6, kind=int(EventKind.TRADE_BUST), client_order_id=7, qty=4, trade_id=99)
+    )
+    assert again.rejections == (("rejected", "order", 7, "duplicate_execution"),)
+    assert stray.rejections == (("rejected", "order", 7, "unknown_execution"),)
+    bust = core.apply(Event(position=7, kind=int(EventKind.TRADE_BUST), client_order_id=7, qty=1, trade_id=1))
+    assert bust.rejections == () and core.orders[7].cum == 0  # the whole execution is void, whatever qty says
+
+
+def test_restore_keeps_the_clock() -> None:
+    config = synthetic_config()
+    core = Core(config)
+    core.apply(_decided(1, 1, 1)._replace(ts_receive=5_000_000))
+    core.apply(
+        Event(
+            position=2,
+            kind=int(EventKind.RATE_LIMIT_CONSUMED),
+            scope=1,
+            tokens=config.rate_limits[0].capacity,
+            ts_receive=5_000_000,
+        )
+    )
+    restored = Core.restore(config, core.snapshot())
+    assert restored.obligations() == core.obligations()
+    late = Event(
+        position=3, kind=int(EventKind.SESSION_START), ts_receive=1
+    )  # receive time is data, not order
+    assert restored.apply(late).digest == core.apply(late).digest
+
+
+def test_unknown_scopes_commands_and_negative_levels_are_refusals() -> None:
+    core = _core_after(*_stream((EventKind.ORDER_ADD, {"order_id": 1, "side": 1, "price": 100, "qty": 3})))
+    assert core.apply(
+        Event(position=2, kind=int(EventKind.RATE_LIMIT_CONSUMED), scope=77, tokens=1)
+    ).rejections
+    assert core.apply(
+        Event(position=3, kind=int(EventKind.RISK_DECISION), client_order_id=1, command=0, allowed=1)
+    ).rejections
+    core.apply(Event(position=4, kind=int(EventKind.LEVEL_SET), instrument=1, side=1, price=100, qty=0))
+    result = core.apply(
+        Event(position=5, kind=int(EventKind.ORDER_CANCEL), instrument=1, order_id=1, side=1, qty=3)
+    )
+    assert result.rejections[0][-1] == "negative_level" and (1, 1, 100) not in core.levels
+
+
+def test_configuration_ids_are_unique() -> None:
+    config = synthetic_config()
+    with pytest.raises(ValueError, match="scope 1 appears more than once"):
+        data = config.model_dump(mode="json")
+        type(config).model_validate_json(json.dumps({**data, "rate_limits": data["rate_limits"] * 2}))
