@@ -46,16 +46,36 @@ def _imports_outer_layer(node: ast.AST) -> bool:
     )
 
 
+_MUTATORS = {"clear", "pop", "popitem", "update", "setdefault", "__setitem__", "__delitem__"}
+
+
+def _is_core_attribute(node: ast.AST) -> bool:
+    """`core.<domain>` or `core.<domain>[...]`, for a variable named core."""
+    while isinstance(node, ast.Subscript):
+        node = node.value
+    return isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "core"
+
+
 def test_only_apply_and_restore_assign_core_state() -> None:
-    """No module outside the Core assigns a Core attribute: events are the only cause of change."""
+    """No module outside the Core assigns, deletes or mutates a Core domain: events are the only cause."""
     for module in ROOT.rglob("*.py"):
         if module.parent.name == "state":
             continue
         for node in ast.walk(ast.parse(module.read_text())):
-            if isinstance(node, ast.Assign | ast.AugAssign):
-                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                for target in targets:
-                    if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name):
-                        assert target.value.id != "core", (
-                            f"{module}:{node.lineno} changes Core state directly"
-                        )
+            targets: list[ast.AST] = []
+            if isinstance(node, ast.Assign):
+                targets = list(node.targets)
+            elif isinstance(node, ast.AugAssign | ast.AnnAssign):
+                targets = [node.target]
+            elif isinstance(node, ast.Delete):
+                targets = list(node.targets)
+            elif (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in _MUTATORS
+            ):
+                targets = [node.func.value]
+            for target in targets:
+                assert not _is_core_attribute(target), (
+                    f"{module}:{node.lineno} changes Core state outside the Core"
+                )
