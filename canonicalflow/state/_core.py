@@ -17,7 +17,7 @@ from canonicalflow._generated import execution_control_kernel as ec
 from canonicalflow._generated import order_lifecycle_kernel as order
 from canonicalflow.config import CoreConfig
 from canonicalflow.errors import InvariantViolation
-from canonicalflow.events import Event, EventKind
+from canonicalflow.events import Event, EventKind, Flag
 from canonicalflow.state._digest import GENESIS, chain
 
 __all__ = ["RATE_LIMIT_WAKEUP", "Control", "Core", "Obligation", "Quote", "StepResult", "replay"]
@@ -140,12 +140,13 @@ class Core:
             "position": self.position,
             "digest": self.digest,
             "now": self.now,
+            "digests": self.digests,
         }
 
     @classmethod
     def restore(cls, config: CoreConfig, snapshot: dict) -> Core:
         """A Core that continues exactly where the snapshot was taken."""
-        core = cls(config)
+        core = cls(config, digests=snapshot["digests"])
         for name in cls._DOMAINS:
             setattr(core, name, dict(snapshot[name]))
         core.control, core.position, core.digest = (
@@ -164,7 +165,7 @@ class Core:
             )
         changes: list[Change] = []
         clock = self.now
-        if ev.ts_receive > clock:
+        if ev.ts_receive > clock and not ev.flags & Flag.BAD_RECEIVE_TS:
             self.now = ev.ts_receive
         try:
             self._handlers[ev.kind](ev, changes)
@@ -226,9 +227,6 @@ class Core:
         self._set_level((ev.instrument, ev.side, ev.price), ev.qty, changes)
 
     def _set_level(self, key: tuple[int, int, int], lots: int, changes: list[Change]) -> None:
-        if lots < 0:
-            changes.append(("rejected", "book", key, "negative_level"))
-            return
         if lots:
             self.levels[key] = lots
         else:
@@ -252,31 +250,37 @@ class Core:
         self._set_level(level, self.levels.get(level, 0) + ev.qty, changes)
 
     def _order_modify(self, ev: Event, changes: list[Change]) -> None:
-        key = (ev.instrument, ev.order_id)
-        if key not in self.book_orders:
+        """A modify is a full reduce of the resting order and an add at its new price and size."""
+        resting = self.book_orders.get((ev.instrument, ev.order_id))
+        if resting is None:
             changes.append(("rejected", "book", ev.order_id, "unknown_order"))
             return
-        side, price, lots = self.book_orders.pop(key)
-        level = (ev.instrument, side, price)
-        self._set_level(level, self.levels.get(level, 0) - lots, changes)
-        self._order_add(ev, changes)
+        if self._remove_resting(ev.instrument, ev.order_id, resting[2], changes):
+            self._order_add(ev, changes)
 
     def _order_reduce(self, ev: Event, changes: list[Change]) -> None:
         """A cancel (full or partial) or an execution of a resting order removes `qty` lots."""
-        key = (ev.instrument, ev.order_id)
+        self._remove_resting(ev.instrument, ev.order_id, ev.qty, changes)
+
+    def _remove_resting(self, instrument: int, order_id: int, lots: int, changes: list[Change]) -> bool:
+        """Take `lots` off a resting order and its level; refuse, changing nothing, if either would go below 0."""
+        key = (instrument, order_id)
         resting = self.book_orders.get(key)
-        if resting is None or ev.qty > resting[2]:
-            changes.append(
-                ("rejected", "book", ev.order_id, "unknown_order" if resting is None else "overfill")
-            )
-            return
-        side, price, lots = resting
-        if lots == ev.qty:
+        if resting is None or lots > resting[2]:
+            changes.append(("rejected", "book", order_id, "unknown_order" if resting is None else "overfill"))
+            return False
+        side, price, held = resting
+        level = (instrument, side, price)
+        remaining = self.levels.get(level, 0) - lots
+        if remaining < 0:
+            changes.append(("rejected", "book", level, "negative_level"))
+            return False
+        if held == lots:
             del self.book_orders[key]
         else:
-            self.book_orders[key] = (side, price, lots - ev.qty)
-        level = (ev.instrument, side, price)
-        self._set_level(level, self.levels.get(level, 0) - ev.qty, changes)
+            self.book_orders[key] = (side, price, held - lots)
+        self._set_level(level, remaining, changes)
+        return True
 
     # -------------------------------------------------------------- execution
     def _execution(self, order_event: int, answers: bool) -> Callable[[Event, list[Change]], None]:
@@ -297,6 +301,7 @@ class Core:
                     changes.append(("rejected", "order", coid, "unknown_execution"))
                     return
                 qty = self.order_fills[fill]  # a bust voids the whole execution it names
+            was_final = self.orders[coid].state in _FINAL_ORDER_STATES
             if not self._step_order(coid, order_event, qty, 0, changes):
                 return
             if order_event == order.E_FILL:
@@ -305,11 +310,7 @@ class Core:
             elif order_event == order.E_BUST:
                 del self.order_fills[fill]
                 changes.append(("fill", *fill, 0))
-            final = self.orders[coid].state in _FINAL_ORDER_STATES
-            if answers:
-                self._step_key(coid, ec.E_ANSWER, int(final), changes)
-            elif final:
-                self._step_key(coid, ec.E_ORDER_FINAL, 0, changes)
+            self._tell_execution_control(coid, was_final, answers, changes)
 
         return handle
 
@@ -319,9 +320,23 @@ class Core:
         if coid not in self.orders or was is None:
             changes.append(("rejected", "order", coid, "unknown_execution"))
             return
+        was_final = self.orders[coid].state in _FINAL_ORDER_STATES
         if self._step_order(coid, order.E_CORRECT, was, ev.qty, changes):
             self.order_fills[(coid, ev.trade_id)] = ev.qty
             changes.append(("fill", coid, ev.trade_id, ev.qty))
+            self._tell_execution_control(coid, was_final, False, changes)
+
+    def _tell_execution_control(
+        self, coid: int, was_final: bool, answers: bool, changes: list[Change]
+    ) -> None:
+        """An answer to the request in flight, or news that the order became final or works again."""
+        final = self.orders[coid].state in _FINAL_ORDER_STATES
+        if answers:
+            self._step_key(coid, ec.E_ANSWER, int(final), changes)
+        elif final and not was_final:
+            self._step_key(coid, ec.E_ORDER_FINAL, 0, changes)
+        elif was_final and not final:
+            self._step_key(coid, ec.E_ORDER_REOPENED, 0, changes)
 
     def _step_order(self, coid: int, event: int, a0: int, a1: int, changes: list[Change]) -> bool:
         before = self.orders[coid]

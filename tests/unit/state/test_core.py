@@ -9,7 +9,7 @@ import pytest
 from canonicalflow._generated import execution_control_kernel as ec
 from canonicalflow._generated import order_lifecycle_kernel as order
 from canonicalflow.errors import InvariantViolation
-from canonicalflow.events import Event, EventKind
+from canonicalflow.events import Event, EventKind, Flag
 from canonicalflow.state import Core
 from canonicalflow.testing import synthetic_config
 
@@ -295,3 +295,40 @@ def test_configuration_ids_are_unique() -> None:
     with pytest.raises(ValueError, match="scope 1 appears more than once"):
         data = config.model_dump(mode="json")
         type(config).model_validate_json(json.dumps({**data, "rate_limits": data["rate_limits"] * 2}))
+
+
+def test_a_bust_reopens_the_order_for_execution_control_too() -> None:
+    core = _core_after(
+        *_stream(*NEW_ORDER, (EventKind.FILL, {"client_order_id": 7, "qty": 10, "trade_id": 1}))
+    )
+    assert not core.keys[7].live
+    core.apply(Event(position=5, kind=int(EventKind.TRADE_BUST), client_order_id=7, trade_id=1))
+    assert order.STATE_NAMES[core.orders[7].state] == "New" and core.keys[7].live
+    assert core.apply(_decided(7, 3, 6)).rejections == ()  # the working order can be canceled again
+
+
+def test_a_refused_book_reduction_changes_nothing() -> None:
+    core = _core_after(*_stream((EventKind.ORDER_ADD, {"order_id": 1, "side": 1, "price": 100, "qty": 5})))
+    core.apply(Event(position=2, kind=int(EventKind.LEVEL_SET), instrument=1, side=1, price=100, qty=2))
+    before = core.snapshot()
+    result = core.apply(
+        Event(position=3, kind=int(EventKind.ORDER_CANCEL), instrument=1, order_id=1, side=1, qty=4)
+    )
+    assert result.rejections[0][-1] == "negative_level"
+    assert {k: v for k, v in core.snapshot().items() if k not in ("position", "digest")} == {
+        k: v for k, v in before.items() if k not in ("position", "digest")
+    }
+
+
+def test_a_receive_time_flagged_bad_does_not_move_the_clock() -> None:
+    core = _core_after(Event(position=1, kind=int(EventKind.SESSION_START), ts_receive=100))
+    core.apply(
+        Event(
+            position=2,
+            kind=int(EventKind.BBO),
+            instrument=1,
+            ts_receive=9_999,
+            flags=int(Flag.BAD_RECEIVE_TS),
+        )
+    )
+    assert core.now == 100
