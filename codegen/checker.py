@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Iterable
 from pathlib import Path
@@ -311,15 +312,7 @@ class _MachineChecker:
         state_names,
         reasons: list[str],
     ) -> ir.Row:
-        scope = Scope(
-            self.enums,
-            self.scope.state_type,
-            self.scope.event_type,
-            self.scope.consts,
-            self.scope.vars,
-            self.scope.defs,
-            {p.name: p.type for p in event.params},
-        )
+        scope = dataclasses.replace(self.scope, params={p.name: p.type for p in event.params})
         target = None
         reason = None
         if decl.kind == "goto":
@@ -391,15 +384,7 @@ class _MachineChecker:
         seen: dict[str, SourceSpan] = {}
         for p in self.properties:
             _unique(p.name, p.span, seen, "property")
-            scope = Scope(
-                self.enums,
-                self.scope.state_type,
-                self.scope.event_type,
-                self.scope.consts,
-                self.scope.vars,
-                self.scope.defs,
-                allow_primed=p.kind == "step_invariant",
-            )
+            scope = dataclasses.replace(self.scope, allow_primed=p.kind == "step_invariant")
             typed = check_expr(p.expr, scope, ir.BoolT())
             if not isinstance(typed.type, ir.BoolT):
                 raise SpecProblem(f"type error: {p.kind.replace('_', ' ')} '{p.name}' must be a bool", p.span)
