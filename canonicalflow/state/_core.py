@@ -379,6 +379,9 @@ class Core:
         if queued not in (ec.SLOT_EMPTY, ev.command):
             changes.append(("rejected", "execution_control", coid, "command_mismatch"))
             return
+        if queued in (ec.SLOT_NEW, ec.SLOT_REPLACE) and not 1 <= ev.qty <= order.MAX_QTY:
+            changes.append(("rejected", "order", coid, "bad_quantity"))
+            return
         token = int(all(self._tokens(scope) >= 1 for scope in self._scopes(coid)))
         if (
             not self._step_key(coid, ec.E_DISPATCH, token, changes)
@@ -393,8 +396,10 @@ class Core:
             self._step_order(coid, event, ev.qty, 0, changes)
 
     def _rate_limit(self, ev: Event, changes: list[Change]) -> None:
-        if ev.scope not in self._limits:
-            changes.append(("rejected", "rate_limit", ev.scope, "unknown_scope"))
+        if ev.scope not in self._limits or ev.tokens < 1:
+            changes.append(
+                ("rejected", "rate_limit", ev.scope, "unknown_scope" if ev.tokens >= 1 else "bad_tokens")
+            )
             return
         limit = self._limits[ev.scope]
         tokens, since = self.buckets[ev.scope]

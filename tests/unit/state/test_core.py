@@ -332,3 +332,12 @@ def test_a_receive_time_flagged_bad_does_not_move_the_clock() -> None:
         )
     )
     assert core.now == 100
+
+
+def test_a_new_with_a_quantity_outside_its_type_is_refused_before_anything_changes() -> None:
+    core = Core(synthetic_config())
+    core.apply(_decided(2, 1, 1))
+    before = core.keys[2]
+    result = core.apply(Event(position=2, kind=int(EventKind.DISPATCH), client_order_id=2, command=1, qty=0))
+    assert result.rejections == (("rejected", "order", 2, "bad_quantity"),)
+    assert core.keys[2] == before and 2 not in core.orders
