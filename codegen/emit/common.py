@@ -20,6 +20,7 @@ __all__ = [
     "reject_const",
     "row_effect",
     "state_expr",
+    "within_type",
 ]
 
 
@@ -125,15 +126,15 @@ def event_prelude(
     return lines
 
 
+def within_type(value: str, t: ir.Type) -> str | None:
+    """A condition that holds when `value` lies in an int or enum type; None for a bool (callers differ)."""
+    if isinstance(t, ir.IntT):
+        return f"{t.lo:_} <= {value} <= {t.hi:_}"
+    if isinstance(t, ir.EnumT):
+        return f"0 <= {value} < {len(t.members)}"
+    return None
+
+
 def _arg_range_checks(event: ir.Event) -> list[str]:
     """Conditions that hold when every argument of `event` lies in its declared type."""
-    checks = []
-    for i, p in enumerate(event.params):
-        a = f"a{i}"
-        if isinstance(p.type, ir.IntT):
-            checks.append(f"{p.type.lo:_} <= {a} <= {p.type.hi:_}")
-        elif isinstance(p.type, ir.EnumT):
-            checks.append(f"0 <= {a} < {len(p.type.members)}")
-        else:
-            checks.append(f"0 <= {a} <= 1")
-    return checks
+    return [within_type(f"a{i}", p.type) or f"0 <= a{i} <= 1" for i, p in enumerate(event.params)]

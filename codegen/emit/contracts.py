@@ -8,7 +8,7 @@ invariant and every step invariant. CrossHair proves it over all paths, with run
 from __future__ import annotations
 
 from codegen import ir
-from codegen.emit.common import arg_names, defs_needed, header, local_expr, qualify
+from codegen.emit.common import arg_names, defs_needed, header, local_expr, qualify, within_type
 from codegen.pyexpr import snake_upper
 
 __all__ = ["emit_contracts"]
@@ -51,13 +51,7 @@ def _k(source: str) -> str:
 
 def _domain(machine: ir.Machine) -> list[str]:
     checks = [f"0 <= s.state < {len(machine.states)}"]
-    for v in machine.vars:
-        if isinstance(v.type, ir.IntT):
-            checks.append(f"{v.type.lo:_} <= s.{v.name} <= {v.type.hi:_}")
-        elif isinstance(v.type, ir.EnumT):
-            checks.append(f"0 <= s.{v.name} < {len(v.type.members)}")
-        else:
-            checks.append(f"isinstance(s.{v.name}, bool)")
+    checks += [within_type(f"s.{v.name}", v.type) or f"isinstance(s.{v.name}, bool)" for v in machine.vars]
     body = " and ".join(f"({c})" for c in checks)
     return [
         "\n\ndef in_domain(s: State) -> bool:",

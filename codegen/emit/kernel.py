@@ -11,6 +11,7 @@ from codegen.emit.common import (
     local_expr,
     reject_const,
     row_effect,
+    within_type,
 )
 from codegen.pyexpr import enum_const_name, py_tuple, snake_upper
 
@@ -101,12 +102,7 @@ def _initial(machine: ir.Machine) -> list[str]:
     params = [v for v in machine.vars if v.init is None]
     signature = ", ".join(f"{v.name}: {_py_type(v.type)}" for v in params)
     fields = ["INITIAL_STATE"] + [v.name if v.init is None else local_expr(v.init) for v in machine.vars]
-    checks = []
-    for v in params:
-        if isinstance(v.type, ir.IntT):
-            checks.append(f"{v.type.lo:_} <= {v.name} <= {v.type.hi:_}")
-        elif isinstance(v.type, ir.EnumT):
-            checks.append(f"0 <= {v.name} < {len(v.type.members)}")
+    checks = [check for v in params if (check := within_type(v.name, v.type))]
     body = [
         f"\n\ndef initial({signature}) -> State:",
         '    """The machine as it is created; parameters are the variables without an initial value."""',

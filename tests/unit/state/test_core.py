@@ -103,13 +103,9 @@ def test_overdrawing_a_rate_limit_halts_with_a_diagnostic() -> None:
     config = synthetic_config()
     capacity = config.rate_limits[0].capacity
     core = Core(config)
-    core.apply(
-        Event(position=1, kind=int(EventKind.RATE_LIMIT_CONSUMED), scope=1, tokens=capacity, ts_receive=10)
-    )
+    core.apply(_consume(1, capacity, ts_receive=10))
     with pytest.raises(InvariantViolation) as caught:
-        core.apply(
-            Event(position=2, kind=int(EventKind.RATE_LIMIT_CONSUMED), scope=1, tokens=1, ts_receive=11)
-        )
+        core.apply(_consume(2, 1, ts_receive=11))
     assert caught.value.invariant == "rate_limit_respected"
     assert "position 2" in str(caught.value)
 
@@ -118,21 +114,19 @@ def test_tokens_refill_with_event_time() -> None:
     config = synthetic_config()
     limit = config.rate_limits[0]
     core = Core(config)
-    core.apply(
-        Event(
-            position=1, kind=int(EventKind.RATE_LIMIT_CONSUMED), scope=1, tokens=limit.capacity, ts_receive=0
-        )
-    )
-    core.apply(
-        Event(
-            position=2,
-            kind=int(EventKind.RATE_LIMIT_CONSUMED),
-            scope=1,
-            tokens=2,
-            ts_receive=2 * limit.refill_ns,
-        )
-    )
+    core.apply(_consume(1, limit.capacity, ts_receive=0))
+    core.apply(_consume(2, 2, ts_receive=2 * limit.refill_ns))
     assert core.buckets[1][0] == 0
+
+
+def _consume(position: int, tokens: int, ts_receive: int = 0, scope: int = 1) -> Event:
+    return Event(
+        position=position,
+        kind=int(EventKind.RATE_LIMIT_CONSUMED),
+        scope=scope,
+        tokens=tokens,
+        ts_receive=ts_receive,
+    )
 
 
 def _decided(coid: int, command: int, position: int) -> Event:
@@ -159,15 +153,7 @@ def test_a_command_held_by_the_rate_limit_becomes_an_obligation() -> None:
     limit = config.rate_limits[0]
     core = Core(config)
     core.apply(_decided(1, 1, 1))
-    core.apply(
-        Event(
-            position=2,
-            kind=int(EventKind.RATE_LIMIT_CONSUMED),
-            scope=1,
-            tokens=limit.capacity,
-            ts_receive=1_000,
-        )
-    )
+    core.apply(_consume(2, limit.capacity, ts_receive=1_000))
     assert core.dispatchable() == []
     (obligation,) = core.obligations()
     assert obligation.due_ts == 1_000 + limit.refill_ns and obligation.scope == 1
@@ -196,20 +182,10 @@ def test_a_denied_risk_decision_leaves_execution_control_untouched() -> None:
 def test_a_rate_limit_violation_changes_nothing_either() -> None:
     config = synthetic_config()
     core = Core(config)
-    core.apply(
-        Event(
-            position=1,
-            kind=int(EventKind.RATE_LIMIT_CONSUMED),
-            scope=1,
-            tokens=config.rate_limits[0].capacity,
-            ts_receive=10,
-        )
-    )
+    core.apply(_consume(1, config.rate_limits[0].capacity, ts_receive=10))
     before = core.snapshot()
     with pytest.raises(InvariantViolation):
-        core.apply(
-            Event(position=2, kind=int(EventKind.RATE_LIMIT_CONSUMED), scope=1, tokens=1, ts_receive=11)
-        )
+        core.apply(_consume(2, 1, ts_receive=11))
     assert core.snapshot() == before
 
 
@@ -227,14 +203,7 @@ def test_dispatch_asks_the_rate_limit_for_a_token() -> None:
     config = synthetic_config()
     core = Core(config)
     core.apply(_decided(1, 1, 1))
-    core.apply(
-        Event(
-            position=2,
-            kind=int(EventKind.RATE_LIMIT_CONSUMED),
-            scope=1,
-            tokens=config.rate_limits[0].capacity,
-        )
-    )
+    core.apply(_consume(2, config.rate_limits[0].capacity))
     result = core.apply(Event(position=3, kind=int(EventKind.DISPATCH), client_order_id=1, command=1, qty=5))
     assert result.rejections == (("rejected", "execution_control", 1, "rate_limited"),)
     assert 1 not in core.orders
@@ -258,15 +227,7 @@ def test_restore_keeps_the_clock() -> None:
     config = synthetic_config()
     core = Core(config)
     core.apply(_decided(1, 1, 1)._replace(ts_receive=5_000_000))
-    core.apply(
-        Event(
-            position=2,
-            kind=int(EventKind.RATE_LIMIT_CONSUMED),
-            scope=1,
-            tokens=config.rate_limits[0].capacity,
-            ts_receive=5_000_000,
-        )
-    )
+    core.apply(_consume(2, config.rate_limits[0].capacity, ts_receive=5_000_000))
     restored = Core.restore(config, core.snapshot())
     assert restored.obligations() == core.obligations()
     late = Event(
@@ -277,9 +238,7 @@ def test_restore_keeps_the_clock() -> None:
 
 def test_unknown_scopes_commands_and_negative_levels_are_refusals() -> None:
     core = _core_after(*_stream((EventKind.ORDER_ADD, {"order_id": 1, "side": 1, "price": 100, "qty": 3})))
-    assert core.apply(
-        Event(position=2, kind=int(EventKind.RATE_LIMIT_CONSUMED), scope=77, tokens=1)
-    ).rejections
+    assert core.apply(_consume(2, 1, scope=77)).rejections
     assert core.apply(
         Event(position=3, kind=int(EventKind.RISK_DECISION), client_order_id=1, command=0, allowed=1)
     ).rejections
