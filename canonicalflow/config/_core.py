@@ -50,6 +50,11 @@ class CoreConfig(_Strict):
     version: str = Field(min_length=1)
     instruments: tuple[Instrument, ...] = Field(min_length=1)
     rate_limits: tuple[RateLimit, ...] = ()
+    retained_final_orders: int = Field(
+        default=10_000,
+        ge=0,
+        description="final orders kept for late reports, busts and corrections before they are released",
+    )
 
     @model_validator(mode="after")
     def _ids_are_unique(self) -> CoreConfig:

@@ -69,7 +69,9 @@ _DISPATCH_ORDER = {
     ec.SLOT_NEW: 2,
 }  # CANCEL first, then REPLACE, then NEW
 
-_COMMAND_EVENT = {1: ec.E_SUBMIT_NEW, 2: ec.E_SUBMIT_REPLACE, 3: ec.E_SUBMIT_CANCEL}
+_CANCEL = 3  # Event.command: 1 NEW, 2 REPLACE, 3 CANCEL
+_COMMAND_EVENT = {1: ec.E_SUBMIT_NEW, 2: ec.E_SUBMIT_REPLACE, _CANCEL: ec.E_SUBMIT_CANCEL}
+_IDLE_KEY = ec.initial()
 _FINAL_ORDER_STATES = frozenset({order.S_FILLED}) | order.TERMINAL_STATES
 
 
@@ -88,9 +90,11 @@ class Core:
             tuple[int, int], tuple[int, int, int]
         ] = {}  # (instrument, id) -> side, price, lots
         self.orders: dict[int, order.State] = {}  # client order id -> order lifecycle
-        self.order_fills: dict[tuple[int, int], int] = {}  # (client order id, trade id) -> lots
+        self.order_fills: dict[int, dict[int, int]] = {}  # client order id -> trade id -> lots
         self.keys: dict[int, ec.State] = {}  # client order id -> execution control
         self.key_instrument: dict[int, int] = {}  # client order id -> its instrument
+        self.requests: dict[int, tuple[int, int, int]] = {}  # queued NEW/REPLACE -> side, price, lots
+        self.final_orders: dict[int, None] = {}  # final orders, oldest first: the next to retire
         self._limits = {r.scope: r for r in config.rate_limits}
         self.buckets: dict[int, tuple[int, int]] = {r.scope: (r.capacity, 0) for r in config.rate_limits}
         self.feed_gaps: dict[int, tuple[int, int]] = {}  # instrument -> last gap (from, to)
@@ -127,6 +131,8 @@ class Core:
         "order_fills",
         "keys",
         "key_instrument",
+        "requests",
+        "final_orders",
         "buckets",
         "feed_gaps",
     )
@@ -134,6 +140,7 @@ class Core:
     def snapshot(self) -> dict:
         """A copy of State and its digest at this position; values are immutable tuples."""
         data = {name: dict(getattr(self, name)) for name in self._DOMAINS}
+        data["order_fills"] = {coid: dict(fills) for coid, fills in self.order_fills.items()}
         return {
             **data,
             "control": self.control,
@@ -149,6 +156,7 @@ class Core:
         core = cls(config, digests=snapshot["digests"])
         for name in cls._DOMAINS:
             setattr(core, name, dict(snapshot[name]))
+        core.order_fills = {coid: dict(fills) for coid, fills in snapshot["order_fills"].items()}
         core.control, core.position, core.digest = (
             snapshot["control"],
             snapshot["position"],
@@ -291,38 +299,38 @@ class Core:
             if coid not in self.orders:
                 changes.append(("rejected", "order", coid, "unknown_order"))
                 return
-            fill = (coid, ev.trade_id)
+            fills = self.order_fills.get(coid, {})
             qty = ev.qty
-            if order_event == order.E_FILL and fill in self.order_fills:
+            if order_event == order.E_FILL and ev.trade_id in fills:
                 changes.append(("rejected", "order", coid, "duplicate_execution"))
                 return
             if order_event == order.E_BUST:
-                if fill not in self.order_fills:
+                if ev.trade_id not in fills:
                     changes.append(("rejected", "order", coid, "unknown_execution"))
                     return
-                qty = self.order_fills[fill]  # a bust voids the whole execution it names
+                qty = fills[ev.trade_id]  # a bust voids the whole execution it names
             was_final = self.orders[coid].state in _FINAL_ORDER_STATES
             if not self._step_order(coid, order_event, qty, 0, changes):
                 return
             if order_event == order.E_FILL:
-                self.order_fills[fill] = qty
-                changes.append(("fill", *fill, qty))
+                self.order_fills.setdefault(coid, {})[ev.trade_id] = qty
+                changes.append(("fill", coid, ev.trade_id, qty))
             elif order_event == order.E_BUST:
-                del self.order_fills[fill]
-                changes.append(("fill", *fill, 0))
+                del fills[ev.trade_id]
+                changes.append(("fill", coid, ev.trade_id, 0))
             self._tell_execution_control(coid, was_final, answers, changes)
 
         return handle
 
     def _trade_correct(self, ev: Event, changes: list[Change]) -> None:
         coid = ev.client_order_id
-        was = self.order_fills.get((coid, ev.trade_id))
+        was = self.order_fills.get(coid, {}).get(ev.trade_id)
         if coid not in self.orders or was is None:
             changes.append(("rejected", "order", coid, "unknown_execution"))
             return
         was_final = self.orders[coid].state in _FINAL_ORDER_STATES
         if self._step_order(coid, order.E_CORRECT, was, ev.qty, changes):
-            self.order_fills[(coid, ev.trade_id)] = ev.qty
+            self.order_fills[coid][ev.trade_id] = ev.qty
             changes.append(("fill", coid, ev.trade_id, ev.qty))
             self._tell_execution_control(coid, was_final, False, changes)
 
@@ -337,6 +345,31 @@ class Core:
             self._step_key(coid, ec.E_ORDER_FINAL, 0, changes)
         elif was_final and not final:
             self._step_key(coid, ec.E_ORDER_REOPENED, 0, changes)
+        if final and not was_final:
+            self.final_orders[coid] = None
+        elif was_final and not final:
+            del self.final_orders[coid]
+        if final:
+            self._release_excess(changes)
+
+    def _release_excess(self, changes: list[Change]) -> None:
+        """Keep the newest `retained_final_orders` final orders; release the oldest beyond them.
+
+        Only a key with nothing queued or in flight can go: execution control's `retire` must
+        accept it. The others wait their turn in place. A released order leaves State entirely,
+        so State stays bounded however long the stream; a report naming it later is refused
+        `unknown_order`.
+        """
+        excess = len(self.final_orders) - self.config.retained_final_orders
+        if excess <= 0:
+            return
+        idle = [coid for coid in self.final_orders if self.keys[coid].state == ec.S_IDLE][:excess]
+        for coid in idle:
+            self._step_key(coid, ec.E_RETIRE, 0, changes)
+            del self.final_orders[coid]
+            for domain in (self.orders, self.order_fills, self.keys, self.key_instrument, self.requests):
+                domain.pop(coid, None)
+            changes.append(("released", coid))
 
     def _step_order(self, coid: int, event: int, a0: int, a1: int, changes: list[Change]) -> bool:
         before = self.orders[coid]
@@ -358,6 +391,11 @@ class Core:
         if after is not before or coid not in self.keys:
             self.keys[coid] = after
             changes.append(("key", coid, *after))
+        if after.queued not in (ec.SLOT_NEW, ec.SLOT_REPLACE):
+            self.requests.pop(coid, None)
+        if after == _IDLE_KEY and coid not in self.orders:  # a NEW withdrawn before it was sent
+            del self.keys[coid]
+            self.key_instrument.pop(coid, None)
         return True
 
     # ---------------------------------------------------------------- intents
@@ -365,12 +403,16 @@ class Core:
         if ev.command not in _COMMAND_EVENT:
             changes.append(("rejected", "execution_control", ev.client_order_id, "unknown_command"))
             return
-        changes.append(("risk", ev.intent_id, ev.client_order_id, ev.command, ev.allowed, ev.reason))
-        if ev.client_order_id not in self.key_instrument:
-            self.key_instrument[ev.client_order_id] = ev.instrument
-            changes.append(("key_instrument", ev.client_order_id, ev.instrument))
-        if ev.allowed:
-            self._step_key(ev.client_order_id, _COMMAND_EVENT[ev.command], 0, changes)
+        coid = ev.client_order_id
+        changes.append(("risk", ev.intent_id, coid, ev.command, ev.allowed, ev.reason))
+        if not ev.allowed:
+            return
+        if coid not in self.key_instrument:
+            self.key_instrument[coid] = ev.instrument
+            changes.append(("key_instrument", coid, ev.instrument))
+        if self._step_key(coid, _COMMAND_EVENT[ev.command], 0, changes) and ev.command != _CANCEL:
+            self.requests[coid] = (ev.side, ev.price, ev.qty)
+            changes.append(("request", coid, ev.side, ev.price, ev.qty))
 
     def _dispatch(self, ev: Event, changes: list[Change]) -> None:
         """The request sent is the command execution control had queued; the event must agree."""
@@ -379,13 +421,20 @@ class Core:
         if queued not in (ec.SLOT_EMPTY, ev.command):
             changes.append(("rejected", "execution_control", coid, "command_mismatch"))
             return
+        if queued in (ec.SLOT_NEW, ec.SLOT_REPLACE) and self.requests.get(coid) != (
+            ev.side,
+            ev.price,
+            ev.qty,
+        ):
+            changes.append(("rejected", "execution_control", coid, "request_mismatch"))
+            return
         if queued in (ec.SLOT_NEW, ec.SLOT_REPLACE) and not 1 <= ev.qty <= order.MAX_QTY:
             changes.append(("rejected", "order", coid, "bad_quantity"))
             return
         token = int(all(self._tokens(scope) >= 1 for scope in self._scopes(coid)))
         if (
             not self._step_key(coid, ec.E_DISPATCH, token, changes)
-            or self.keys[coid].inflight == ec.SLOT_EMPTY
+            or self.keys.get(coid, _IDLE_KEY).inflight == ec.SLOT_EMPTY
         ):
             return  # refused, or a stale command dropped without sending anything
         if queued == ec.SLOT_NEW:

@@ -17,6 +17,7 @@ __all__ = ["synthetic_config", "synthetic_stream"]
 
 _NEW, _REPLACE, _CANCEL = 1, 2, 3
 _BOOK_DEPTH = 2_000  # resting venue orders at most, so long streams are stationary
+_WORKING_ORDERS = 50  # our working orders, beyond which intents cancel rather than add
 
 
 def synthetic_config() -> CoreConfig:
@@ -34,9 +35,9 @@ def synthetic_stream(seed: int, length: int) -> Iterator[Event]:
     """`length` events with positions 1..length, the same for the same seed on every machine."""
     rng = random.Random(seed)
     clock = 1_700_000_000_000_000_000
-    decided: dict[int, int] = {}  # client order id -> command risk allowed, not yet dispatched
-    inflight: dict[int, int] = {}  # client order id -> command dispatched, not yet answered
-    live: dict[int, int] = {}  # client order id -> lots left on an acknowledged order
+    decided: dict[int, tuple[int, int]] = {}  # client order id -> (command, lots) allowed, not yet sent
+    inflight: dict[int, tuple[int, int]] = {}  # client order id -> (command, lots) sent, not answered
+    live: dict[int, list[int]] = {}  # client order id -> [quantity, filled] of a working order
     book: dict[int, tuple[int, int, int]] = {}  # venue order id -> instrument, side, lots
     next_coid, next_oid, trade_id = 1, 1, 1
     for position in range(1, length + 1):
@@ -113,18 +114,20 @@ def synthetic_stream(seed: int, length: int) -> Iterator[Event]:
 def _intent(
     rng: random.Random,
     position: int,
-    decided: dict[int, int],
-    inflight: dict[int, int],
-    live: dict[int, int],
+    decided: dict[int, tuple[int, int]],
+    inflight: dict[int, tuple[int, int]],
+    live: dict[int, list[int]],
     next_coid: int,
 ) -> tuple[EventKind, dict]:
     """A risk decision for a new command, or the dispatch of one decided earlier."""
     ready = sorted(set(decided) - set(inflight))
     if ready and rng.random() < 0.6:
         coid = rng.choice(ready)
-        command = decided.pop(coid)
-        inflight[coid] = command
-        lots = rng.randint(1, 10)
+        command, lots = decided[coid]
+        if rng.random() < 0.05:
+            lots += 1  # now and then a dispatch that disagrees with its decision: a refusal
+        else:
+            inflight[coid] = decided.pop(coid)
         return EventKind.DISPATCH, {
             "intent_id": position,
             "client_order_id": coid,
@@ -134,53 +137,74 @@ def _intent(
             "qty": lots,
         }
     targets = sorted(set(live) - set(decided) - set(inflight))
-    if targets and rng.random() < 0.5:
+    if targets and len(live) > _WORKING_ORDERS:
+        coid, command = rng.choice(targets), _CANCEL  # cancel down, so long streams are stationary
+    elif targets and rng.random() < 0.5:
         coid, command = rng.choice(targets), rng.choice((_REPLACE, _CANCEL))
     else:
         coid, command = next_coid, _NEW
     allowed = int(rng.random() < 0.9)
+    lots = 0 if command == _CANCEL else rng.randint(1, 10)
     if allowed:
-        decided[coid] = command
+        decided[coid] = (command, lots)
     fields = {
         "intent_id": position,
         "client_order_id": coid,
         "command": command,
         "allowed": allowed,
         "reason": 0 if allowed else rng.randint(1, 5),
+        "side": 1,
+        "price": 10_000,
+        "qty": lots,
     }
     return EventKind.RISK_DECISION, fields
 
 
 def _report(
-    rng: random.Random, inflight: dict[int, int], live: dict[int, int], next_coid: int, trade_id: int
+    rng: random.Random,
+    inflight: dict[int, tuple[int, int]],
+    live: dict[int, list[int]],
+    next_coid: int,
+    trade_id: int,
 ) -> tuple[EventKind, dict]:
-    """The venue's answer to a request in flight, a fill, or (one time in ten) a stray report."""
+    """The venue's answer to a request in flight, a fill, or (one time in ten) a stray report.
+
+    `live` holds each acknowledged working order's [quantity, filled], as the Core will see it.
+    """
     if rng.random() < 0.1 or not (inflight or live):
         kind = rng.choice((EventKind.FILL, EventKind.CANCEL_ACK, EventKind.ACK))
-        coid = rng.choice((next_coid + 1_000, *sorted(live))) if live else next_coid + 1_000
+        coid = next_coid + 1_000  # an order never sent
+        if live and kind != EventKind.FILL and rng.random() < 0.5:
+            coid = rng.choice(sorted(live))  # acknowledged already, and nothing to cancel
         return kind, {"client_order_id": coid, "qty": 1, "trade_id": trade_id, "side": 1, "price": 10_000}
     if inflight and (not live or rng.random() < 0.5):
         coid = rng.choice(sorted(inflight))
-        command = inflight.pop(coid)
+        command, lots = inflight.pop(coid)
         if command == _NEW:
-            live[coid] = rng.randint(1, 10)
             if rng.random() < 0.9:
+                live[coid] = [lots, 0]
                 return EventKind.ACK, {"client_order_id": coid}
-            live.pop(coid)
             return EventKind.REJECT, {"client_order_id": coid, "reason": 1}
         if command == _CANCEL:
-            if rng.random() < 0.8:
+            if coid in live and rng.random() < 0.8:
                 live.pop(coid, None)
                 return EventKind.CANCEL_ACK, {"client_order_id": coid}
             return EventKind.CANCEL_REJECT, {"client_order_id": coid, "reason": 1}
-        return rng.choice((EventKind.REPLACE_ACK, EventKind.REPLACE_REJECT)), {"client_order_id": coid}
+        if coid in live and rng.random() < 0.7:
+            if lots <= live[coid][1]:
+                live.pop(coid)  # replaced at or below what has filled: the order is filled
+            else:
+                live[coid][0] = lots
+            return EventKind.REPLACE_ACK, {"client_order_id": coid, "price": 10_000, "qty": lots}
+        return EventKind.REPLACE_REJECT, {"client_order_id": coid, "reason": 1}
     coid = rng.choice(sorted(live))
-    lots = rng.randint(1, 4)
+    qty, filled = live[coid]
+    lots = rng.randint(1, min(4, qty - filled))
     fields = {"client_order_id": coid, "qty": lots, "trade_id": trade_id, "side": 1, "price": 10_000}
     if rng.random() < 0.05:
-        return EventKind.TRADE_BUST, fields
+        return EventKind.TRADE_BUST, fields  # a bust of a trade id never filled: a refusal
     fields |= {"liquidity": rng.choice((1, 2)), "fee": rng.randint(-5, 20)}
-    live[coid] -= lots
-    if live[coid] <= 0:
+    live[coid][1] += lots
+    if live[coid][1] == qty:
         live.pop(coid)
     return EventKind.FILL, fields

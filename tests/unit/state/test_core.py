@@ -29,7 +29,18 @@ def _stream(*kinds_and_fields: tuple[EventKind, dict]) -> list[Event]:
 
 
 NEW_ORDER = [
-    (EventKind.RISK_DECISION, {"intent_id": 1, "client_order_id": 7, "command": 1, "allowed": 1}),
+    (
+        EventKind.RISK_DECISION,
+        {
+            "intent_id": 1,
+            "client_order_id": 7,
+            "command": 1,
+            "allowed": 1,
+            "side": 1,
+            "price": 100,
+            "qty": 10,
+        },
+    ),
     (
         EventKind.DISPATCH,
         {"intent_id": 1, "client_order_id": 7, "command": 1, "side": 1, "price": 100, "qty": 10},
@@ -76,7 +87,7 @@ def test_a_correction_restates_the_fill_it_names() -> None:
         *_stream(*NEW_ORDER, (EventKind.FILL, {"client_order_id": 7, "qty": 6, "trade_id": 3}))
     )
     core.apply(Event(position=5, kind=int(EventKind.TRADE_CORRECT), client_order_id=7, trade_id=3, qty=2))
-    assert core.orders[7].cum == 2 and core.order_fills[(7, 3)] == 2
+    assert core.orders[7].cum == 2 and core.order_fills[7][3] == 2
 
 
 def test_book_events_maintain_levels() -> None:
@@ -129,7 +140,8 @@ def _consume(position: int, tokens: int, ts_receive: int = 0, scope: int = 1) ->
     )
 
 
-def _decided(coid: int, command: int, position: int) -> Event:
+def _decided(coid: int, command: int, position: int, qty: int = 5) -> Event:
+    """Risk allowed `command` for `coid`: a buy of `qty` lots at 100 (qty 0 for a CANCEL)."""
     return Event(
         position=position,
         kind=int(EventKind.RISK_DECISION),
@@ -138,6 +150,9 @@ def _decided(coid: int, command: int, position: int) -> Event:
         client_order_id=coid,
         command=command,
         allowed=1,
+        side=1,
+        price=100,
+        qty=0 if command == 3 else qty,
     )
 
 
@@ -204,7 +219,11 @@ def test_dispatch_asks_the_rate_limit_for_a_token() -> None:
     core = Core(config)
     core.apply(_decided(1, 1, 1))
     core.apply(_consume(2, config.rate_limits[0].capacity))
-    result = core.apply(Event(position=3, kind=int(EventKind.DISPATCH), client_order_id=1, command=1, qty=5))
+    result = core.apply(
+        Event(
+            position=3, kind=int(EventKind.DISPATCH), client_order_id=1, command=1, side=1, price=100, qty=5
+        )
+    )
     assert result.rejections == (("rejected", "execution_control", 1, "rate_limited"),)
     assert 1 not in core.orders
 
@@ -295,8 +314,12 @@ def test_a_receive_time_flagged_bad_does_not_move_the_clock() -> None:
 
 def test_a_new_with_a_quantity_outside_its_type_is_refused_before_anything_changes() -> None:
     core = Core(synthetic_config())
-    core.apply(_decided(2, 1, 1))
+    core.apply(_decided(2, 1, 1, qty=0))
     before = core.keys[2]
-    result = core.apply(Event(position=2, kind=int(EventKind.DISPATCH), client_order_id=2, command=1, qty=0))
+    result = core.apply(
+        Event(
+            position=2, kind=int(EventKind.DISPATCH), client_order_id=2, command=1, side=1, price=100, qty=0
+        )
+    )
     assert result.rejections == (("rejected", "order", 2, "bad_quantity"),)
     assert core.keys[2] == before and 2 not in core.orders

@@ -1,0 +1,134 @@
+"""Final orders are released after a retention window, so State stays bounded; requests are checked."""
+
+from __future__ import annotations
+
+from canonicalflow._generated import execution_control_kernel as ec
+from canonicalflow.events import Event, EventKind
+from canonicalflow.state import Core
+from canonicalflow.testing import synthetic_config, synthetic_stream
+
+
+def _filled_order(core: Core, coid: int, position: int, lots: int = 3) -> int:
+    """Decide, dispatch, acknowledge and fill one order; return the next free position."""
+    for kind, fields in (
+        (EventKind.RISK_DECISION, {"command": 1, "allowed": 1, "side": 1, "price": 100, "qty": lots}),
+        (EventKind.DISPATCH, {"command": 1, "side": 1, "price": 100, "qty": lots}),
+        (EventKind.ACK, {}),
+        (EventKind.FILL, {"qty": lots, "trade_id": coid}),
+    ):
+        core.apply(Event(position=position, kind=int(kind), instrument=1, client_order_id=coid, **fields))
+        position += 1
+    return position
+
+
+def test_the_oldest_final_order_is_released_beyond_the_window() -> None:
+    core = Core(synthetic_config().model_copy(update={"retained_final_orders": 2}))
+    position = 1
+    for coid in (1, 2, 3):
+        position = _filled_order(core, coid, position)
+    assert sorted(core.orders) == [2, 3] and list(core.final_orders) == [2, 3]
+    assert 1 not in core.keys and 1 not in core.order_fills and 1 not in core.key_instrument
+    late = core.apply(Event(position=position, kind=int(EventKind.TRADE_BUST), client_order_id=1, trade_id=1))
+    assert late.rejections == (("rejected", "order", 1, "unknown_order"),)
+
+
+def test_a_bust_inside_the_window_reopens_the_order_and_takes_it_off_the_release_line() -> None:
+    core = Core(synthetic_config().model_copy(update={"retained_final_orders": 1}))
+    position = _filled_order(core, 1, 1)
+    result = core.apply(
+        Event(position=position, kind=int(EventKind.TRADE_BUST), client_order_id=1, trade_id=1)
+    )
+    assert result.rejections == ()
+    assert core.keys[1].live and 1 not in core.final_orders
+    position = _filled_order(core, 2, position + 1)
+    assert 1 in core.orders  # a working order is never released
+
+
+def test_a_final_order_with_a_request_in_flight_waits_for_its_answer() -> None:
+    core = Core(synthetic_config().model_copy(update={"retained_final_orders": 0}))
+    position = 1
+    for kind, fields in (
+        (EventKind.RISK_DECISION, {"command": 1, "allowed": 1, "side": 1, "price": 100, "qty": 2}),
+        (EventKind.DISPATCH, {"command": 1, "side": 1, "price": 100, "qty": 2}),
+        (EventKind.ACK, {}),
+        (EventKind.RISK_DECISION, {"command": 3, "allowed": 1}),
+        (EventKind.DISPATCH, {"command": 3}),
+        (EventKind.FILL, {"qty": 2, "trade_id": 1}),  # filled while the cancel is in flight
+    ):
+        core.apply(Event(position=position, kind=int(kind), instrument=1, client_order_id=5, **fields))
+        position += 1
+    assert 5 in core.orders and list(core.final_orders) == [5]
+    answer = core.apply(
+        Event(position=position, kind=int(EventKind.CANCEL_REJECT), instrument=1, client_order_id=5)
+    )
+    assert answer.rejections == ()
+    assert answer.changes[-1] == ("released", 5)
+    assert 5 not in core.orders and 5 not in core.keys and not core.final_orders
+
+
+def test_a_new_withdrawn_before_dispatch_leaves_nothing_behind() -> None:
+    core = Core(synthetic_config())
+    core.apply(
+        Event(
+            position=1,
+            kind=int(EventKind.RISK_DECISION),
+            instrument=1,
+            client_order_id=9,
+            command=1,
+            allowed=1,
+            side=1,
+            price=100,
+            qty=1,
+        )
+    )
+    core.apply(
+        Event(
+            position=2,
+            kind=int(EventKind.RISK_DECISION),
+            instrument=1,
+            client_order_id=9,
+            command=3,
+            allowed=1,
+        )
+    )
+    assert 9 not in core.keys and 9 not in core.key_instrument and 9 not in core.requests
+
+
+def test_a_dispatch_must_carry_what_risk_allowed() -> None:
+    core = Core(synthetic_config())
+    core.apply(
+        Event(
+            position=1,
+            kind=int(EventKind.RISK_DECISION),
+            instrument=1,
+            client_order_id=4,
+            command=1,
+            allowed=1,
+            side=1,
+            price=100,
+            qty=2,
+        )
+    )
+    result = core.apply(
+        Event(
+            position=2,
+            kind=int(EventKind.DISPATCH),
+            instrument=1,
+            client_order_id=4,
+            command=1,
+            side=1,
+            price=101,
+            qty=2,
+        )
+    )
+    assert result.rejections == (("rejected", "execution_control", 4, "request_mismatch"),)
+    assert 4 not in core.orders and core.keys[4].state == ec.S_QUEUED
+
+
+def test_state_stays_bounded_on_a_long_stream() -> None:
+    config = synthetic_config().model_copy(update={"retained_final_orders": 50})
+    core = Core(config)
+    for ev in synthetic_stream(11, 60_000):
+        core.apply(ev)
+    assert len(core.final_orders) <= 50
+    assert len(core.orders) < 200 and len(core.keys) < 200 and len(core.order_fills) < 200
