@@ -1,14 +1,36 @@
-"""The runtime around the Core: replaying journals and proving that replays agree."""
+"""The runtime around the Core: the sequencing loop, checkpoints, replay, and proof that replays agree."""
 
+from canonicalflow.runtime._checkpoints import (
+    CHECKPOINT_DIR,
+    checkpoint_positions,
+    load_checkpoint,
+    save_checkpoint,
+)
 from canonicalflow.runtime._determinism import Divergence, compare_processes, first_divergence
-from canonicalflow.runtime._replay import CONFIG_FILE, describe, load_config, replay_journal
+from canonicalflow.runtime._replay import (
+    CONFIG_FILE,
+    describe,
+    latest_checkpoint,
+    load_config,
+    replay_journal,
+)
+from canonicalflow.runtime._sequencer import Decide, Intent, RiskCheck, Sequencer
 
 __all__ = [
+    "CHECKPOINT_DIR",
     "CONFIG_FILE",
+    "Decide",
     "Divergence",
+    "Intent",
+    "RiskCheck",
+    "Sequencer",
+    "checkpoint_positions",
     "compare_processes",
     "describe",
     "first_divergence",
+    "latest_checkpoint",
+    "load_checkpoint",
     "load_config",
     "replay_journal",
+    "save_checkpoint",
 ]

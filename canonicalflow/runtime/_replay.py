@@ -13,9 +13,10 @@ from canonicalflow._generated import order_lifecycle_kernel as order
 from canonicalflow.config import CoreConfig
 from canonicalflow.errors import DataError
 from canonicalflow.journal import JournalReader
+from canonicalflow.runtime._checkpoints import checkpoint_positions, load_checkpoint
 from canonicalflow.state import Core, StepResult
 
-__all__ = ["CONFIG_FILE", "describe", "load_config", "replay_journal"]
+__all__ = ["CONFIG_FILE", "describe", "latest_checkpoint", "load_config", "replay_journal"]
 
 CONFIG_FILE = "config.json"  # the Configuration a journal was written under, beside its segments
 
@@ -34,12 +35,21 @@ def load_config(journal: Path, config: Path | None = None) -> CoreConfig:
 
 
 def replay_journal(
-    journal: Path, config: CoreConfig, to_position: int | None = None
+    journal: Path, config: CoreConfig, to_position: int | None = None, start: Core | None = None
 ) -> Iterator[tuple[Core, StepResult]]:
-    """Fold the journal's events into a Core, yielding it after every step, up to `to_position`."""
-    core = Core(config)
-    for ev in JournalReader(journal).events(to_position=to_position):
+    """Fold the journal's events into a Core, yielding it after every step, up to `to_position`.
+
+    From a fresh Core, or from `start` (a restored checkpoint) onwards.
+    """
+    core = start or Core(config)
+    for ev in JournalReader(journal).events(from_position=core.position + 1, to_position=to_position):
         yield core, core.apply(ev)
+
+
+def latest_checkpoint(journal: Path, config: CoreConfig, at_or_before: int | None = None) -> Core | None:
+    """The Core restored from the last checkpoint at or before `at_or_before`, or None."""
+    positions = [p for p in checkpoint_positions(journal) if at_or_before is None or p <= at_or_before]
+    return load_checkpoint(journal, positions[-1], config) if positions else None
 
 
 def describe(core: Core) -> list[str]:

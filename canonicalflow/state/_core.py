@@ -69,8 +69,7 @@ _DISPATCH_ORDER = {
     ec.SLOT_NEW: 2,
 }  # CANCEL first, then REPLACE, then NEW
 
-_CANCEL = 3  # Event.command: 1 NEW, 2 REPLACE, 3 CANCEL
-_COMMAND_EVENT = {1: ec.E_SUBMIT_NEW, 2: ec.E_SUBMIT_REPLACE, _CANCEL: ec.E_SUBMIT_CANCEL}
+_COMMAND_EVENT = {1: ec.E_SUBMIT_NEW, 2: ec.E_SUBMIT_REPLACE, 3: ec.E_SUBMIT_CANCEL}  # Event.command
 _IDLE_KEY = ec.initial()
 _FINAL_ORDER_STATES = frozenset({order.S_FILLED}) | order.TERMINAL_STATES
 
@@ -93,7 +92,7 @@ class Core:
         self.order_fills: dict[int, dict[int, int]] = {}  # client order id -> trade id -> lots
         self.keys: dict[int, ec.State] = {}  # client order id -> execution control
         self.key_instrument: dict[int, int] = {}  # client order id -> its instrument
-        self.requests: dict[int, tuple[int, int, int]] = {}  # queued NEW/REPLACE -> side, price, lots
+        self.requests: dict[int, tuple[int, int, int, int]] = {}  # queued -> intent, side, price, lots
         self.final_orders: dict[int, None] = {}  # final orders, oldest first: the next to retire
         self._limits = {r.scope: r for r in config.rate_limits}
         self.buckets: dict[int, tuple[int, int]] = {r.scope: (r.capacity, 0) for r in config.rate_limits}
@@ -192,7 +191,7 @@ class Core:
         ready = [
             coid
             for coid, key in self.keys.items()
-            if key.state == ec.S_QUEUED and all(self._tokens(scope) >= 1 for scope in self._scopes(coid))
+            if key.state == ec.S_QUEUED and all(self._tokens(scope) >= 1 for scope in self.scopes(coid))
         ]
         return sorted(ready, key=lambda coid: (_DISPATCH_ORDER[self.keys[coid].queued], coid))
 
@@ -202,12 +201,13 @@ class Core:
         for coid, key in self.keys.items():
             if key.state != ec.S_QUEUED:
                 continue
-            for scope in self._scopes(coid):
+            for scope in self.scopes(coid):
                 if self._tokens(scope) < 1:
                     due[scope] = self.buckets[scope][1] + self._limits[scope].refill_ns
         return sorted(Obligation(ts, RATE_LIMIT_WAKEUP, scope) for scope, ts in due.items())
 
-    def _scopes(self, coid: int) -> list[int]:
+    def scopes(self, coid: int) -> list[int]:
+        """The rate-limit buckets a request for this key must take a token from."""
         instrument = self.key_instrument.get(coid)
         return [r.scope for r in self.config.rate_limits if r.instrument in (None, instrument)]
 
@@ -391,7 +391,7 @@ class Core:
         if after is not before or coid not in self.keys:
             self.keys[coid] = after
             changes.append(("key", coid, *after))
-        if after.queued not in (ec.SLOT_NEW, ec.SLOT_REPLACE):
+        if after.queued == ec.SLOT_EMPTY:
             self.requests.pop(coid, None)
         if after == _IDLE_KEY and coid not in self.orders:  # a NEW withdrawn before it was sent
             del self.keys[coid]
@@ -410,9 +410,10 @@ class Core:
         if coid not in self.key_instrument:
             self.key_instrument[coid] = ev.instrument
             changes.append(("key_instrument", coid, ev.instrument))
-        if self._step_key(coid, _COMMAND_EVENT[ev.command], 0, changes) and ev.command != _CANCEL:
-            self.requests[coid] = (ev.side, ev.price, ev.qty)
-            changes.append(("request", coid, ev.side, ev.price, ev.qty))
+        accepted = self._step_key(coid, _COMMAND_EVENT[ev.command], 0, changes)
+        if accepted and self.keys.get(coid, _IDLE_KEY).queued != ec.SLOT_EMPTY:
+            self.requests[coid] = (ev.intent_id, ev.side, ev.price, ev.qty)  # now the queued request
+            changes.append(("request", coid, *self.requests[coid]))
 
     def _dispatch(self, ev: Event, changes: list[Change]) -> None:
         """The request sent is the command execution control had queued; the event must agree."""
@@ -421,7 +422,7 @@ class Core:
         if queued not in (ec.SLOT_EMPTY, ev.command):
             changes.append(("rejected", "execution_control", coid, "command_mismatch"))
             return
-        if queued in (ec.SLOT_NEW, ec.SLOT_REPLACE) and self.requests.get(coid) != (
+        if queued in (ec.SLOT_NEW, ec.SLOT_REPLACE) and self.requests[coid][1:] != (
             ev.side,
             ev.price,
             ev.qty,
@@ -431,7 +432,7 @@ class Core:
         if queued in (ec.SLOT_NEW, ec.SLOT_REPLACE) and not 1 <= ev.qty <= order.MAX_QTY:
             changes.append(("rejected", "order", coid, "bad_quantity"))
             return
-        token = int(all(self._tokens(scope) >= 1 for scope in self._scopes(coid)))
+        token = int(all(self._tokens(scope) >= 1 for scope in self.scopes(coid)))
         if (
             not self._step_key(coid, ec.E_DISPATCH, token, changes)
             or self.keys.get(coid, _IDLE_KEY).inflight == ec.SLOT_EMPTY

@@ -22,10 +22,11 @@ BANNED = {
     "uuid",
 }
 CORE_MODULES = sorted(p for package in CORE_PACKAGES for p in (ROOT / package).glob("*.py"))
+SEQUENCER = ROOT / "runtime" / "_sequencer.py"  # drives the Core in Backtest and Live: no clock either
 
 
-@pytest.mark.parametrize("module", CORE_MODULES, ids=lambda p: f"{p.parent.name}/{p.name}")
-def test_core_module_imports_nothing_impure(module: Path) -> None:
+@pytest.mark.parametrize("module", [*CORE_MODULES, SEQUENCER], ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_deterministic_module_imports_no_clock_randomness_threads_or_io(module: Path) -> None:
     for node in ast.walk(ast.parse(module.read_text())):
         if isinstance(node, ast.Import):
             roots = {alias.name.split(".")[0] for alias in node.names}
@@ -34,6 +35,18 @@ def test_core_module_imports_nothing_impure(module: Path) -> None:
         else:
             continue
         assert not roots & BANNED, f"{module.name}:{node.lineno} imports {roots & BANNED}"
+
+
+@pytest.mark.parametrize("module", CORE_MODULES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_core_module_imports_no_outer_layer(module: Path) -> None:
+    for node in ast.walk(ast.parse(module.read_text())):
+        if not isinstance(node, ast.Import | ast.ImportFrom):
+            continue
+        roots = (
+            {(node.module or "").split(".")[0]}
+            if isinstance(node, ast.ImportFrom)
+            else {a.name.split(".")[0] for a in node.names}
+        )
         assert not any(r == "canonicalflow" for r in roots) or not _imports_outer_layer(node), (
             f"{module.name}:{node.lineno}: the Core may not import journal, runtime, cli or testing"
         )

@@ -1,0 +1,185 @@
+"""The runtime loop around one Core, the same in Backtest and Live.
+
+The Core folds events; it never acts. The sequencer is what acts, and it writes down everything
+it does as an event, so the journal alone replays every decision:
+
+- each input (market data, execution reports, control) gets the next stream position;
+- after each step the strategy may return intents; each intent's risk outcome is recorded as a
+  RISK_DECISION;
+- every command execution control lets go is recorded as a DISPATCH, then a RATE_LIMIT_CONSUMED
+  per bucket it draws on, and handed to the venue;
+- before an input later than an obligation's due time, a WAKEUP at that time is recorded first,
+  so a command held back by the rate limit goes out when its token frees, not at the next input;
+- every `checkpoint_every` positions, a CHECKPOINT is recorded and the Core's snapshot saved.
+
+It reads no clock: time comes from the inputs (and, in Live, from `advance_to`, which the live
+runtime calls with its own clock between inputs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import NamedTuple
+
+from canonicalflow._generated import execution_control_kernel as ec
+from canonicalflow.events import Event, EventKind
+from canonicalflow.state import Core, StepResult
+
+__all__ = ["Decide", "Intent", "RiskCheck", "Sequencer"]
+
+
+class Intent(NamedTuple):
+    """What a strategy asks for: one command for one order key. Not an event until risk decides."""
+
+    intent_id: int
+    instrument: int
+    client_order_id: int
+    command: int  # 1 NEW, 2 REPLACE, 3 CANCEL
+    side: int = 0
+    price: int = 0
+    qty: int = 0
+
+
+RiskCheck = Callable[[Core, Intent], int]  # 0 allows; any other value is the refusal's reason code
+Decide = Callable[[Core, Event, StepResult], Iterable[Intent]]  # after each event, what to do
+
+
+_IDLE_KEY = ec.initial()
+
+
+def _no_intents(core: Core, ev: Event, step: StepResult) -> Iterable[Intent]:
+    return ()
+
+
+class Sequencer:
+    """Positions inputs, applies them, records decisions, dispatches and wake-ups.
+
+    `record` receives every event the Core applies, in position order (a journal writer's
+    buffer, a list in a test); `send` receives each DISPATCH, for the venue adapter.
+    """
+
+    def __init__(
+        self,
+        core: Core,
+        record: Callable[[Event], None],
+        risk: RiskCheck,
+        decide: Decide = _no_intents,
+        send: Callable[[Event], None] = lambda ev: None,
+        checkpoint_every: int = 0,
+        on_checkpoint: Callable[[Core], None] = lambda core: None,
+    ) -> None:
+        self.core = core
+        self._record, self._risk, self._decide, self._send = record, risk, decide, send
+        self._checkpoint_every, self._on_checkpoint = checkpoint_every, on_checkpoint
+        self._checkpoints = 0
+
+    def feed(self, ev: Event) -> StepResult:
+        """Apply one input (its position is assigned here), then everything it sets in motion."""
+        self.advance_to(ev.ts_receive)
+        ev, result = self._apply(ev)
+        self._after(ev, result)
+        return result
+
+    def advance_to(self, ts: int) -> None:
+        """Record a WAKEUP for every obligation due at or before `ts`, earliest first."""
+        while True:
+            due = [ob for ob in self.core.obligations() if self.core.now < ob.due_ts <= ts]
+            if not due:
+                return
+            ob = due[0]
+            wake = Event(
+                kind=int(EventKind.WAKEUP),
+                ts_exchange=ob.due_ts,
+                ts_receive=ob.due_ts,
+                due_ts=ob.due_ts,
+                reason=ob.reason,
+            )
+            self._after(*self._apply(wake))
+
+    def _apply(self, ev: Event) -> tuple[Event, StepResult]:
+        """Apply `ev` at the next position (the first is 1) and record it."""
+        ev = ev._replace(position=max(self.core.position, 0) + 1)
+        result = self.core.apply(ev)
+        self._record(ev)
+        if self._checkpoint_every and ev.position % self._checkpoint_every == 0:
+            self._checkpoint()
+        return ev, result
+
+    def _checkpoint(self) -> None:
+        """A CHECKPOINT marks the position in the stream; the snapshot after it goes to disk."""
+        self._checkpoints += 1
+        now = self.core.now
+        ev = Event(
+            position=self.core.position + 1,
+            kind=int(EventKind.CHECKPOINT),
+            ts_exchange=now,
+            ts_receive=now,
+            checkpoint_id=self._checkpoints,
+        )
+        self.core.apply(ev)
+        self._record(ev)
+        self._on_checkpoint(self.core)
+
+    def _after(self, ev: Event, result: StepResult) -> None:
+        """The strategy's intents through risk, then whatever execution control lets go."""
+        for intent in self._decide(self.core, ev, result):
+            self._decision(intent)
+        self._dispatch_ready()
+
+    def _decision(self, intent: Intent) -> None:
+        reason = self._risk(self.core, intent)
+        now = self.core.now
+        self._apply(
+            Event(
+                kind=int(EventKind.RISK_DECISION),
+                ts_exchange=now,
+                ts_receive=now,
+                instrument=intent.instrument,
+                intent_id=intent.intent_id,
+                client_order_id=intent.client_order_id,
+                command=intent.command,
+                allowed=int(reason == 0),
+                reason=reason,
+                side=intent.side,
+                price=intent.price,
+                qty=intent.qty,
+            )
+        )
+
+    def _dispatch_ready(self) -> None:
+        """Dispatch queued commands in execution control's order until none is free to go."""
+        refused: set[int] = set()
+        while ready := [coid for coid in self.core.dispatchable() if coid not in refused]:
+            coid = ready[0]
+            core = self.core
+            intent_id, side, price, qty = core.requests[coid]
+            now = core.now
+            dispatch = Event(
+                kind=int(EventKind.DISPATCH),
+                ts_exchange=now,
+                ts_receive=now,
+                instrument=core.key_instrument[coid],
+                intent_id=intent_id,
+                client_order_id=coid,
+                command=core.keys[coid].queued,
+                side=side,
+                price=price,
+                qty=qty,
+            )
+            _, result = self._apply(dispatch)
+            if result.rejections:
+                refused.add(coid)  # recorded; it stays queued, and is not tried again on this step
+                continue
+            if core.keys.get(coid, _IDLE_KEY).inflight == ec.SLOT_EMPTY:
+                continue  # a stale command, dropped: nothing goes to the venue
+            self._send(dispatch._replace(position=result.position))
+            for scope in core.scopes(coid):
+                self._apply(
+                    Event(
+                        kind=int(EventKind.RATE_LIMIT_CONSUMED),
+                        ts_exchange=now,
+                        ts_receive=now,
+                        scope=scope,
+                        tokens=1,
+                    )
+                )

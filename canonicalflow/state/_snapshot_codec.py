@@ -1,0 +1,93 @@
+"""A Core snapshot as canonical JSON and back, value for value.
+
+Checkpoint files hold this text. JSON has no tuple keys, no NamedTuples and no bytes, so every
+domain is written as a sorted list of [key, value] pairs and read back through the constructor
+its values had; the round trip gives a snapshot equal (`==`) to the one written.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from canonicalflow._generated import execution_control_kernel as ec
+from canonicalflow._generated import order_lifecycle_kernel as order
+from canonicalflow.errors import DataError
+from canonicalflow.state._core import Control, Core, Quote
+
+__all__ = ["decode_snapshot", "encode_snapshot"]
+
+FORMAT = 1
+
+
+def _ints(value: list) -> tuple[int, ...]:
+    return tuple(value)
+
+
+def _fills(value: list) -> dict[int, int]:
+    return {trade_id: lots for trade_id, lots in value}
+
+
+# Domain -> (key from JSON, value from JSON). Keys are ints or tuples of ints.
+_DECODERS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
+    "quotes": (int, lambda v: Quote(*v)),
+    "levels": (_ints, int),
+    "book_orders": (_ints, _ints),
+    "orders": (int, lambda v: order.State(*v)),
+    "order_fills": (int, _fills),
+    "keys": (int, lambda v: ec.State(v[0], v[1], v[2], bool(v[3]))),
+    "key_instrument": (int, int),
+    "requests": (int, _ints),
+    "final_orders": (int, lambda v: None),
+    "buckets": (int, _ints),
+    "feed_gaps": (int, _ints),
+}
+
+
+def encode_snapshot(snapshot: dict, config_fingerprint: str) -> str:
+    """Canonical JSON (sorted keys, no whitespace): the same snapshot always gives the same text."""
+    domains = {}
+    for name in Core._DOMAINS:
+        items = snapshot[name].items()
+        if name == "order_fills":
+            items = ((coid, sorted(fills.items())) for coid, fills in items)
+        domains[name] = sorted([key, value] for key, value in items)
+    body = {
+        "format": FORMAT,
+        "config_fingerprint": config_fingerprint,
+        "position": snapshot["position"],
+        "digest": snapshot["digest"].hex(),
+        "now": snapshot["now"],
+        "digests": snapshot["digests"],
+        "control": list(snapshot["control"]),
+        "domains": domains,
+    }
+    return json.dumps(body, sort_keys=True, separators=(",", ":"))
+
+
+def decode_snapshot(text: str, config_fingerprint: str, source: str) -> dict:
+    """The snapshot `encode_snapshot` wrote; refuses one taken under another Configuration."""
+    try:
+        body = json.loads(text)
+        if body["format"] != FORMAT:
+            raise DataError(f"{source}: checkpoint format {body['format']}, this version reads {FORMAT}")
+        if body["config_fingerprint"] != config_fingerprint:
+            raise DataError(
+                f"{source}: taken under configuration {body['config_fingerprint'][:16]}, "
+                f"not {config_fingerprint[:16]}; replay from the start instead"
+            )
+        snapshot = {
+            name: {key(k): value(v) for k, v in body["domains"][name]}
+            for name, (key, value) in _DECODERS.items()
+        }
+        snapshot |= {
+            "position": body["position"],
+            "digest": bytes.fromhex(body["digest"]),
+            "now": body["now"],
+            "digests": body["digests"],
+            "control": Control(*body["control"]),
+        }
+    except (ValueError, KeyError, TypeError) as error:
+        raise DataError(f"{source}: not a readable checkpoint ({error!r})") from None
+    return snapshot
