@@ -11,6 +11,7 @@ kernel's refusal is one of those changes, recorded, never an exception.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
 from typing import NamedTuple
 
 from canonicalflow._generated import execution_control_kernel as ec
@@ -71,6 +72,7 @@ _DISPATCH_ORDER = {
 
 _COMMAND_EVENT = {1: ec.E_SUBMIT_NEW, 2: ec.E_SUBMIT_REPLACE, 3: ec.E_SUBMIT_CANCEL}  # Event.command
 _IDLE_KEY = ec.initial()
+_BAD_RECEIVE_TS = int(Flag.BAD_RECEIVE_TS)  # a plain int: enum arithmetic costs on every event
 _FINAL_ORDER_STATES = frozenset({order.S_FILLED}) | order.TERMINAL_STATES
 
 
@@ -172,7 +174,7 @@ class Core:
             )
         changes: list[Change] = []
         clock = self.now
-        if ev.ts_receive > clock and not ev.flags & Flag.BAD_RECEIVE_TS:
+        if ev.ts_receive > clock and not ev.flags & _BAD_RECEIVE_TS:
             self.now = ev.ts_receive
         try:
             self._handlers[ev.kind](ev, changes)
@@ -363,8 +365,8 @@ class Core:
         excess = len(self.final_orders) - self.config.retained_final_orders
         if excess <= 0:
             return
-        idle = [coid for coid in self.final_orders if self.keys[coid].state == ec.S_IDLE][:excess]
-        for coid in idle:
+        idle = (coid for coid in self.final_orders if self.keys[coid].state == ec.S_IDLE)
+        for coid in list(islice(idle, excess)):  # oldest first; usually the very first one
             self._step_key(coid, ec.E_RETIRE, 0, changes)
             del self.final_orders[coid]
             for domain in (self.orders, self.order_fills, self.keys, self.key_instrument, self.requests):
