@@ -30,6 +30,7 @@ class EventKind(IntEnum):
     SNAPSHOT_END = 8
     TRADE = 9
     BBO = 10
+    TRADING_STATUS = 11  # the venue halted, resumed quoting, or resumed trading
     # execution: reports about our own orders
     ACK = 20
     REJECT = 21
@@ -93,6 +94,7 @@ FIELDS: dict[EventKind, tuple[str, ...]] = {
     EventKind.SNAPSHOT_END: ("sequence",),
     EventKind.TRADE: ("side", "price", "qty", "trade_id", "sequence"),
     EventKind.BBO: ("bid_price", "bid_qty", "ask_price", "ask_qty", "sequence"),
+    EventKind.TRADING_STATUS: ("reason", "sequence"),
     EventKind.ACK: ("client_order_id", "order_id"),
     EventKind.REJECT: ("client_order_id", "reason"),
     EventKind.FILL: ("client_order_id", "side", "price", "qty", "trade_id", "liquidity", "fee"),

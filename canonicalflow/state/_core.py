@@ -111,6 +111,7 @@ class Core:
             EventKind.ORDER_FILL: self._order_reduce,
             EventKind.SNAPSHOT_BEGIN: _no_change,
             EventKind.SNAPSHOT_END: _no_change,
+            EventKind.TRADING_STATUS: _no_change,
             EventKind.RISK_DECISION: self._risk_decision,
             EventKind.DISPATCH: self._dispatch,
             EventKind.RATE_LIMIT_CONSUMED: self._rate_limit,

@@ -1,0 +1,53 @@
+"""A price-level (L2, market-by-price) book: lots per price per side, in ticks and lots."""
+
+from __future__ import annotations
+
+from sortedcontainers import SortedDict
+
+from canonicalflow.book._l3 import ASK, BID
+
+__all__ = ["L2Book"]
+
+
+class L2Book:
+    """One instrument's levels. Bids are keyed by negated price so both sides iterate best first."""
+
+    def __init__(self) -> None:
+        self._sides: dict[int, SortedDict] = {BID: SortedDict(), ASK: SortedDict()}
+
+    def set_level(self, side: int, price: int, qty: int) -> str | None:
+        """`qty` lots now rest at `price`; 0 removes the level."""
+        levels = self._sides.get(side)
+        if levels is None or qty < 0:
+            return "bad_side" if levels is None else "bad_size"
+        if qty:
+            levels[side * -price] = qty
+        else:
+            levels.pop(side * -price, None)
+        return None
+
+    def clear(self) -> None:
+        for levels in self._sides.values():
+            levels.clear()
+
+    def best(self, side: int) -> tuple[int, int, int] | None:
+        """(price, lots, 0) at the best level of `side`; an L2 feed does not count orders."""
+        levels = self._sides[side]
+        if not levels:
+            return None
+        key, qty = levels.peekitem(0)
+        return side * -key, qty, 0
+
+    def top(self, side: int, n: int) -> list[tuple[int, int, int]]:
+        levels = self._sides[side]
+        return [(side * -key, levels[key], 0) for key in levels.islice(0, n)]
+
+    def depth(self, side: int) -> int:
+        return len(self._sides[side])
+
+    def qty_at(self, side: int, price: int) -> int:
+        return self._sides[side].get(side * -price, 0)
+
+    def crossed(self) -> bool:
+        bid, ask = self.best(BID), self.best(ASK)
+        return bid is not None and ask is not None and bid[0] >= ask[0]

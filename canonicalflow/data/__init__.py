@@ -1,0 +1,1 @@
+"""The data platform: normalizers, data-quality checks and the canonical Parquet store."""
