@@ -12,6 +12,7 @@ from canonicalflow.events import Event, EventKind, Flag
 __all__ = ["BookFinding", "apply_l2", "apply_l3", "replay_books"]
 
 _LAST_IN_PACKET = int(Flag.LAST_IN_PACKET)
+_SNAPSHOT = int(Flag.SNAPSHOT)
 
 
 class BookFinding(NamedTuple):
@@ -33,6 +34,8 @@ def apply_l3(book: L3Book, ev: Event) -> str | None:
     if kind == EventKind.ORDER_MODIFY:
         return book.modify(ev.order_id, ev.side, ev.price, ev.qty)
     if kind == EventKind.LEVEL_SET:
+        if ev.flags & _SNAPSHOT:  # authoritative: whatever orders were known there are superseded
+            book.forget_level(ev.side, ev.price)
         return book.set_level(ev.side, ev.price, ev.qty)
     if kind == EventKind.BOOK_CLEAR:
         book.clear()

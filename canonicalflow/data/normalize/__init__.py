@@ -2,6 +2,7 @@
 
 from canonicalflow.data.normalize._common import Quarantine, Quarantined, event_batch
 from canonicalflow.data.normalize._lobster import lobster_date, read_lobster_messages, read_lobster_orderbook
+from canonicalflow.data.normalize._lobster_window import with_lobster_window
 
 __all__ = [
     "Quarantine",
@@ -10,4 +11,5 @@ __all__ = [
     "lobster_date",
     "read_lobster_messages",
     "read_lobster_orderbook",
+    "with_lobster_window",
 ]
