@@ -12,6 +12,8 @@ caller records with its position (see `canonicalflow.book.replay`).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from sortedcontainers import SortedDict
 
 __all__ = ["ASK", "BID", "L3Book", "Level"]
@@ -142,6 +144,10 @@ class L3Book:
         """The best `n` levels of `side`, best first, as (price, lots, orders)."""
         levels = self._sides[side]
         return [(side * -key, levels[key].qty, levels[key].count) for key in levels.islice(0, n)]
+
+    def prices(self, side: int) -> Iterator[int]:
+        """The prices of `side`, best first, lazily: stop early without walking the whole side."""
+        return (side * -key for key in self._sides[side])
 
     def depth(self, side: int) -> int:
         """Number of price levels on `side`."""

@@ -76,7 +76,7 @@ def _settings(book: L3Book, ev: Event, previous: Row, row: Row, levels: int) -> 
             out += [(side, price, lots) for price, lots in shown.items() if _lots(book, side, price) != lots]
         else:
             out += [(side, price, lots) for price, lots in shown.items() if price not in in_sight]
-        for price, _, _ in book.top(side, book.depth(side)):
+        for price in book.prices(side):
             if not _inside(price, side, shown, levels):
                 break
             if price not in shown and price not in in_sight:
