@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from canonicalflow.cli._data import data
 from canonicalflow.cli._journal import journal
 from canonicalflow.cli._replay import replay, synth, verify_determinism
 from canonicalflow.cli._spec import spec
@@ -20,6 +21,7 @@ def main() -> None:
 
 
 main.add_command(spec)
+main.add_command(data)
 main.add_command(journal)
 main.add_command(replay)
 main.add_command(verify_determinism)

@@ -1,1 +1,22 @@
-"""The data platform: normalizers, data-quality checks and the canonical Parquet store."""
+"""The data platform: normalizers, the data-quality gate, the canonical Parquet store and its feeder."""
+
+from canonicalflow.data._feeder import MergeOrder, feed
+from canonicalflow.data._formats import FORMATS
+from canonicalflow.data._ingest import IngestRequest, IngestResult, ingest
+from canonicalflow.data._manifest import Manifest, SourceFile
+from canonicalflow.data._quality import QualityGate, QualityReport
+from canonicalflow.data._store import Store
+
+__all__ = [
+    "FORMATS",
+    "IngestRequest",
+    "IngestResult",
+    "Manifest",
+    "MergeOrder",
+    "QualityGate",
+    "QualityReport",
+    "SourceFile",
+    "Store",
+    "feed",
+    "ingest",
+]

@@ -1,0 +1,88 @@
+"""The vendor formats `canonicalflow data ingest` reads: how to find the files and which book checks them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+
+from canonicalflow.data.normalize import (
+    Quarantine,
+    lobster_date,
+    read_lobster_messages,
+    read_lobster_orderbook,
+    with_lobster_window,
+)
+from canonicalflow.errors import DataError
+from canonicalflow.events import Event, iter_events, to_record_batch
+
+__all__ = ["FORMATS", "Format", "Source", "batched"]
+
+BATCH_ROWS = 65_536
+
+
+@dataclass(frozen=True)
+class Source:
+    """What a normalizer needs besides the files."""
+
+    paths: tuple[Path, ...]
+    instrument_id: int
+    tick_size: str
+    lot_size: str
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str
+    version: str  # of the normalizer: recorded in every manifest
+    book_level: int  # 3: the checks rebuild an order-level book; 2: a price-level one
+    help: str
+    read: Callable[[Source, Quarantine], Iterator[pa.RecordBatch]]
+
+
+def batched(events: Iterator[Event], rows: int = BATCH_ROWS) -> Iterator[pa.RecordBatch]:
+    """Canonical batches of up to `rows` events."""
+    chunk: list[Event] = []
+    for ev in events:
+        chunk.append(ev)
+        if len(chunk) == rows:
+            yield to_record_batch(chunk)
+            chunk = []
+    if chunk:
+        yield to_record_batch(chunk)
+
+
+def _read_lobster(source: Source, quarantine: Quarantine) -> Iterator[pa.RecordBatch]:
+    messages = [p for p in source.paths if "_message_" in p.name]
+    orderbooks = [p for p in source.paths if "_orderbook_" in p.name]
+    if len(messages) != 1 or len(orderbooks) != 1:
+        raise DataError(
+            "lobster: give one message file and its orderbook file "
+            f"(TICKER_DATE_start_end_message_N.csv and ..._orderbook_N.csv), got {[str(p) for p in source.paths]}"
+        )
+    _, _, levels = lobster_date(messages[0])
+    events = (
+        ev
+        for batch in read_lobster_messages(messages[0], source.instrument_id, quarantine)
+        for ev in iter_events(batch)
+    )
+    return batched(with_lobster_window(events, read_lobster_orderbook(orderbooks[0]), levels))
+
+
+FORMATS: dict[str, Format] = {
+    "lobster": Format(
+        "lobster",
+        "1",
+        3,
+        "LOBSTER message file plus its orderbook file (prices in USD x 10,000; tick 0.0001)",
+        _read_lobster,
+    ),
+}
+
+
+def check_paths(paths: Sequence[Path]) -> None:
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise DataError(f"no such file: {', '.join(missing)}")
