@@ -30,14 +30,17 @@ def _read(path: Path, batch_rows: int) -> Iterator[Event]:
         yield from iter_events(batch)
 
 
+def _keyed(path: Path, rank: int, time_field: int, batch_rows: int) -> Iterator[tuple[int, int, int, Event]]:
+    """The file's events with their merge key: (time, the file's rank, its own position)."""
+    for ev in _read(path, batch_rows):
+        yield ev[time_field], rank, ev.position, ev
+
+
 def feed(
     paths: Iterable[Path], order: MergeOrder = MergeOrder.RECEIVE_TIME, *, batch_rows: int = 65_536
 ) -> Iterator[Event]:
     """The events of every dataset file in `paths`, merged, with positions 1..n."""
     time_field = 3 if order is MergeOrder.RECEIVE_TIME else 2  # Event.ts_receive / Event.ts_exchange
-    sources = [
-        ((ev[time_field], rank, ev.position, ev) for ev in _read(Path(path), batch_rows))
-        for rank, path in enumerate(paths)
-    ]
+    sources = [_keyed(Path(path), rank, time_field, batch_rows) for rank, path in enumerate(paths)]
     for position, (_, _, _, ev) in enumerate(heapq.merge(*sources), 1):
         yield ev._replace(position=position)

@@ -58,6 +58,7 @@ class IngestResult:
     version: int | None
     report: QualityReport
     path: Path
+    reused: bool = False  # the same sources, read by the same normalizer, were already promoted
 
 
 class _Lifecycle:
@@ -91,6 +92,19 @@ def ingest(
     sources = tuple(
         SourceFile(path=str(p), sha256=sha256_of(p), bytes=p.stat().st_size) for p in request.paths
     )
+
+    for manifest in store.manifests(all_versions=True):
+        if (manifest.sources, manifest.format, manifest.normalizer_version) == (
+            sources,
+            fmt.name,
+            fmt.version,
+        ) and (
+            manifest.venue,
+            manifest.instrument,
+        ) == (request.venue, request.instrument):
+            path = store.version_dir(manifest.dataset, manifest.version)
+            report = QualityReport(**store.quality(manifest.dataset, manifest.version))
+            return IngestResult("Promoted", manifest.dataset, manifest.version, report, path, reused=True)
 
     machine.step(lifecycle.E_VALIDATE)
     staged = store.staging()

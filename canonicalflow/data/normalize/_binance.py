@@ -1,0 +1,492 @@
+"""Binance raw websocket captures to canonical events, streamed, the order book kept in sync.
+
+A capture line is `<local receive time, ns> <raw JSON>`; the JSON may be wrapped as
+`{"stream": ..., "data": ...}`. Plain and gzip files are both read (detected from the content).
+Prices and quantities are decimal strings; they become integer ticks and lots by exact decimal
+arithmetic on the digits (never floats), and a value that is not a whole multiple of the tick or
+lot size is quarantined, since rounding it would invent a price or a size.
+
+| message | canonical events | sequence |
+|---|---|---|
+| REST depth snapshot (`lastUpdateId`, `bids`, `asks`) | BOOK_CLEAR, SNAPSHOT_BEGIN, one LEVEL_SET per level, SNAPSHOT_END; all flagged SNAPSHOT, the end also LAST_IN_PACKET | `lastUpdateId` |
+| `depthUpdate` diff (`U`, `u`, futures also `pu`) | one LEVEL_SET per level it carries, bids first, qty 0 removes the level; only the last is LAST_IN_PACKET | `u` |
+| `bookTicker` | BBO (bid_price, bid_qty, ask_price, ask_qty) | `u` |
+| `trade` | TRADE, side = the aggressor: -1 when the buyer is the maker (`m` true), else +1 | trade id `t` (also `trade_id`) |
+| a break in the diffs' update-id chain | FEED_GAP: `sequence` .. `gap_to` = the first .. last missing update id | |
+
+Times: `ts_receive` is the capture's receive time. `ts_exchange` is the message's event time `E`
+(a trade's `T`), ms -> ns. Spot `bookTicker` and the spot snapshot carry no event time: they get
+the latest exchange time seen so far in the file, so the venue clock never appears to jump back
+because of a missing stamp.
+
+The book is synchronised on the update-id chain, as Binance documents it. The snapshot arrives
+after the first diffs, so diffs are buffered until a snapshot comes. Then the buffered diffs it
+supersedes (futures `u < lastUpdateId`, spot `u <= lastUpdateId`) are quarantined with reason
+"superseded by the snapshot" (kept, not lost), and the first diff that continues the snapshot is
+applied: spot needs `U <= lastUpdateId + 1 <= u`; futures need `pu <= lastUpdateId <= u`, which
+is Binance's `U <= lastUpdateId <= u` plus a snapshot taken between two diffs of this symbol
+(futures update ids are shared by every symbol, so `pu` to `U` holds no change of this book).
+After that every futures diff needs `pu` = the previous `u`, every spot diff `U` = previous `u` + 1.
+A diff released from the buffer is emitted after the snapshot with the snapshot's receive time:
+it becomes usable only then, and receive times stay in order.
+
+A break in the chain emits FEED_GAP (`sequence` = previous `u` + 1, `gap_to` = the last id the
+venue says precedes the diff: futures `pu`, spot `U` - 1; `gap_to < sequence` when the chain
+went backwards rather than lost something). The book is then unknown until a new snapshot: the
+diffs are buffered again, and those the next snapshot supersedes (or all, if none comes) are
+quarantined with reason "after a feed gap, before a new snapshot". A diff that cannot be read is
+quarantined for its own reason; the next diff then breaks the chain, so the loss shows as a gap.
+
+Every other bad line (malformed JSON, a missing or mistyped field, an unknown message type) is
+quarantined with the file, its 1-based line number, the field and the reason.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from collections import deque
+from collections.abc import Callable, Iterator
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from itertools import islice
+from pathlib import Path
+from typing import IO, Any, NamedTuple
+
+import pyarrow as pa
+
+from canonicalflow.data.normalize._common import Quarantine, Quarantined
+from canonicalflow.events import Event, EventKind, Flag, to_record_batch
+
+__all__ = [
+    "AFTER_GAP",
+    "MARKETS",
+    "NO_SNAPSHOT",
+    "SUPERSEDED",
+    "read_binance_batches",
+    "read_binance_stream",
+    "to_units",
+    "units_converter",
+]
+
+MARKETS = ("auto", "usdm", "coinm", "spot")
+SUPERSEDED = "superseded by the snapshot"
+AFTER_GAP = "after a feed gap, before a new snapshot"
+NO_SNAPSHOT = "no snapshot came to apply it to"
+
+_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?", re.ASCII)
+_MS = 1_000_000
+_BID, _ASK = 1, -1  # canonicalflow.book's BID and ASK
+_LAST, _SNAP = int(Flag.LAST_IN_PACKET), int(Flag.SNAPSHOT)
+_LEVEL_SET, _BBO, _TRADE = int(EventKind.LEVEL_SET), int(EventKind.BBO), int(EventKind.TRADE)
+_BOOK_CLEAR, _SNAP_BEGIN = int(EventKind.BOOK_CLEAR), int(EventKind.SNAPSHOT_BEGIN)
+_SNAP_END, _FEED_GAP = int(EventKind.SNAPSHOT_END), int(EventKind.FEED_GAP)
+_ZEROS_AFTER_QTY = (0,) * (len(Event._fields) - Event._fields.index("qty") - 1)
+_new_event: Callable[[tuple[int, ...]], Event] = Event._make  # tuple -> Event without keyword parsing
+
+_WAITING, _SYNCING, _SYNCED = 0, 1, 2  # no book / snapshot applied, first diff awaited / chain running
+
+
+# ------------------------------------------------------------------ exact decimal conversion
+def units_converter(unit: str) -> Callable[[str], int]:
+    """A function turning a decimal string into a whole number of `unit`s, exactly.
+
+    It works on the digits (integer arithmetic only) and raises ValueError for a string that is
+    not a plain non-negative decimal or not a whole multiple of `unit`. Results are cached: a
+    feed repeats the same prices and sizes over and over.
+    """
+    try:
+        step = Decimal(unit) if isinstance(unit, str) and _DECIMAL.fullmatch(unit) else Decimal(0)
+    except InvalidOperation:  # pragma: no cover - the pattern admits only valid decimals
+        step = Decimal(0)
+    if step <= 0:
+        raise ValueError(f"unit {unit!r} is not a positive decimal string such as '0.01'")
+    _, digits, exponent = step.normalize().as_tuple()
+    assert isinstance(exponent, int)  # a finite decimal
+    places = max(0, -exponent)  # decimal places the unit has
+    scale = int("".join(map(str, digits))) * 10 ** max(0, exponent)  # the unit in 10**-places
+    fullmatch = _DECIMAL.fullmatch
+
+    @lru_cache(maxsize=1 << 16)
+    def convert(text: str) -> int:
+        if type(text) is not str or not fullmatch(text):
+            raise ValueError(f"not a decimal string: {text!r}")
+        whole, _, fraction = text.partition(".")
+        if len(fraction) > places:
+            if fraction[places:].strip("0"):
+                raise ValueError(f"{text} is not a whole multiple of {unit}")
+            fraction = fraction[:places]
+        count, rest = divmod(int(whole + fraction.ljust(places, "0")), scale)
+        if rest:
+            raise ValueError(f"{text} is not a whole multiple of {unit}")
+        return count
+
+    return convert
+
+
+def to_units(text: str, unit: str) -> int:
+    """`text` (a decimal string) as a whole number of `unit`s: to_units("61800.20", "0.1") == 618002."""
+    return units_converter(unit)(text)
+
+
+# ----------------------------------------------------------------------------- the reader
+def read_binance_stream(
+    path: Path,
+    instrument: int,
+    quarantine: Quarantine,
+    *,
+    tick_size: str,
+    lot_size: str,
+    market: str = "auto",
+    max_pending: int = 10_000,
+) -> Iterator[Event]:
+    """Canonical events, positions 1..n, for a Binance capture; bad lines go to `quarantine`.
+
+    `market` is "usdm", "coinm" or "spot" (the chain rules differ between futures and spot), or
+    "auto": spot diffs carry no `pu`. At most `max_pending` diffs wait for a snapshot; older
+    ones are quarantined, so a file without snapshots cannot exhaust memory.
+    """
+    if market not in MARKETS:
+        raise ValueError(f"market {market!r} is not one of {', '.join(MARKETS)}")
+    normalizer = _Normalizer(
+        str(path),
+        instrument,
+        quarantine,
+        units_converter(tick_size),
+        units_converter(lot_size),
+        market,
+        max_pending,
+    )
+    with _open(path) as lines:
+        feed = normalizer.feed
+        for row, line in enumerate(lines, 1):
+            out = feed(row, line)
+            if out:
+                yield from out
+    normalizer.finish()
+
+
+def read_binance_batches(
+    path: Path,
+    instrument: int,
+    quarantine: Quarantine,
+    *,
+    tick_size: str,
+    lot_size: str,
+    market: str = "auto",
+    batch_size: int = 65_536,
+) -> Iterator[pa.RecordBatch]:
+    """`read_binance_stream` in canonical Arrow batches of `batch_size` events, for the store."""
+    events = read_binance_stream(
+        path, instrument, quarantine, tick_size=tick_size, lot_size=lot_size, market=market
+    )
+    while chunk := list(islice(events, batch_size)):
+        yield to_record_batch(chunk)
+
+
+def _open(path: Path) -> IO[bytes]:
+    """The file's lines as bytes, gunzipped when it starts with the gzip magic number."""
+    with open(path, "rb") as probe:
+        magic = probe.read(2)
+    return gzip.open(path, "rb") if magic == b"\x1f\x8b" else open(path, "rb")
+
+
+class _Bad(Exception):
+    """A line that cannot become events: which field, and why."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(field, reason)
+        self.field = field
+        self.reason = reason
+
+
+class _Diff(NamedTuple):
+    """A depth diff read and converted, kept until it can be applied (or quarantined)."""
+
+    row: int
+    raw: bytes
+    ts_receive: int
+    ts_exchange: int
+    first: int  # U
+    last: int  # u
+    previous: int  # pu; -1 for spot, which has none
+    after_gap: bool  # received while the book was unknown after a feed gap
+    levels: list[tuple[int, int, int]]  # (side, price ticks, lots)
+
+
+def _int(message: dict[str, Any], key: str) -> int:
+    value = message.get(key)
+    if type(value) is not int:
+        raise _Bad(key, "missing" if key not in message else f"not an integer: {value!r}")
+    if value < 0:
+        raise _Bad(key, f"negative: {value}")
+    return value
+
+
+class _Normalizer:
+    """The state of one capture: output position, book synchronisation, diffs awaiting a snapshot."""
+
+    def __init__(
+        self,
+        file: str,
+        instrument: int,
+        quarantine: Quarantine,
+        price: Callable[[str], int],
+        qty: Callable[[str], int],
+        market: str,
+        max_pending: int,
+    ) -> None:
+        self.file = file
+        self.instrument = instrument
+        self.quarantine = quarantine
+        self.price = price
+        self.qty = qty
+        self.spot: bool | None = None if market == "auto" else market == "spot"
+        self.max_pending = max_pending
+        self.position = 0
+        self.exchange_time = 0  # the latest event time seen, for messages that carry none
+        self.state = _WAITING
+        self.book_id = 0  # the snapshot's lastUpdateId (syncing) or the last diff's u (synced)
+        self.after_gap = False
+        self.pending: deque[_Diff] = deque()
+        self.out: list[Event] = []
+
+    # ------------------------------------------------------------------ lines
+    def feed(self, row: int, line: bytes) -> list[Event]:
+        """The events one line yields (often none or one); a bad line is quarantined instead."""
+        self.out = []
+        text = line.rstrip(b"\r\n")
+        try:
+            stamp, separator, body = text.partition(b" ")
+            if not separator or not stamp.isdigit():
+                if not text.strip():
+                    return self.out  # a blank line holds nothing to keep
+                raise _Bad("ts_receive", "not `<receive time, ns> <JSON>`")
+            ts_receive = int(stamp)
+            try:
+                message = json.loads(body)
+            except ValueError as error:  # JSONDecodeError, or bytes that are not UTF-8
+                raise _Bad("json", f"malformed JSON: {error}") from None
+            if type(message) is dict and "stream" in message and "data" in message:
+                message = message["data"]
+            if type(message) is not dict:
+                raise _Bad("json", "not a JSON object")
+            self._message(row, text, ts_receive, message)
+        except _Bad as bad:
+            self._quarantine(row, bad.field, bad.reason, text)
+        return self.out
+
+    def finish(self) -> None:
+        """At the end of the file: diffs still waiting for a snapshot are quarantined."""
+        while self.pending:
+            diff = self.pending.popleft()
+            self._quarantine(diff.row, "u", AFTER_GAP if diff.after_gap else NO_SNAPSHOT, diff.raw)
+
+    def _message(self, row: int, raw: bytes, ts_receive: int, message: dict[str, Any]) -> None:
+        if "lastUpdateId" in message:
+            return self._snapshot(ts_receive, message)
+        kind = message.get("e")
+        if kind == "depthUpdate":
+            return self._diff(row, raw, ts_receive, message)
+        if kind == "bookTicker" or (kind is None and {"u", "b", "B", "a", "A"} <= message.keys()):
+            return self._bbo(ts_receive, message)  # spot bookTicker has no "e"
+        if kind == "trade":
+            return self._trade(ts_receive, message)
+        raise _Bad("e", "missing" if kind is None else f"unsupported message type {kind!r}")
+
+    def _time(self, message: dict[str, Any], key: str, required: bool) -> int:
+        """The message's `key` time (ms) in ns; the latest seen when it has none and may lack it."""
+        if key not in message and not required:
+            return self.exchange_time
+        ts = _int(message, key) * _MS
+        if ts > self.exchange_time:
+            self.exchange_time = ts
+        return ts
+
+    def _value(self, convert: Callable[[str], int], message: dict[str, Any], key: str) -> int:
+        if key not in message:
+            raise _Bad(key, "missing")
+        try:
+            return convert(message[key])
+        except (ValueError, TypeError):
+            raise _Bad(key, _why(convert, message[key])) from None
+
+    def _levels(self, message: dict[str, Any], key: str, side: int) -> list[tuple[int, int, int]]:
+        levels = message.get(key)
+        if type(levels) is not list:
+            raise _Bad(key, "missing" if key not in message else "not a list of [price, quantity]")
+        price, qty = self.price, self.qty
+        out: list[tuple[int, int, int]] = []
+        append = out.append
+        try:
+            for level in levels:
+                if type(level) is not list or len(level) != 2:
+                    break
+                append((side, price(level[0]), qty(level[1])))
+            else:
+                return out
+        except (ValueError, TypeError):  # TypeError: an unhashable value such as a list
+            pass
+        for i, level in enumerate(levels):  # the slow way, to name the bad value
+            if type(level) is not list or len(level) != 2:
+                raise _Bad(f"{key}[{i}]", "not a [price, quantity] pair")
+            for j, (name, convert) in enumerate((("price", price), ("qty", qty))):
+                try:
+                    convert(level[j])
+                except (ValueError, TypeError):
+                    raise _Bad(f"{key}[{i}].{name}", _why(convert, level[j])) from None
+        raise AssertionError("a level failed once and passed the second time")  # pragma: no cover
+
+    # --------------------------------------------------------------- messages
+    def _emit(
+        self, kind: int, ts_exchange: int, ts_receive: int, flags: int, sequence: int, **fields: int
+    ) -> None:
+        self.position += 1
+        self.out.append(
+            Event(
+                position=self.position,
+                kind=kind,
+                ts_exchange=ts_exchange,
+                ts_receive=ts_receive,
+                instrument=self.instrument,
+                flags=flags,
+                sequence=sequence,
+                **fields,
+            )
+        )
+
+    def _bbo(self, ts_receive: int, m: dict[str, Any]) -> None:
+        update = _int(m, "u")
+        ts_exchange = self._time(m, "E", required=False)
+        price, qty = self.price, self.qty
+        bid_price, bid_qty = self._value(price, m, "b"), self._value(qty, m, "B")
+        ask_price, ask_qty = self._value(price, m, "a"), self._value(qty, m, "A")
+        self._emit(
+            _BBO,
+            ts_exchange,
+            ts_receive,
+            _LAST,
+            update,
+            bid_price=bid_price,
+            bid_qty=bid_qty,
+            ask_price=ask_price,
+            ask_qty=ask_qty,
+        )
+
+    def _trade(self, ts_receive: int, m: dict[str, Any]) -> None:
+        trade_id = _int(m, "t")
+        ts_exchange = self._time(m, "T", required=True)
+        price, qty = self._value(self.price, m, "p"), self._value(self.qty, m, "q")
+        maker = m.get("m")
+        if type(maker) is not bool:
+            raise _Bad("m", "missing" if "m" not in m else f"not true or false: {maker!r}")
+        origin = m.get("X", "MARKET")
+        if origin != "MARKET":  # futures: an insurance-fund or ADL fill did not trade on the book
+            raise _Bad("X", f"not an order-book trade: {origin!r}")
+        self._emit(
+            _TRADE,
+            ts_exchange,
+            ts_receive,
+            _LAST,
+            trade_id,
+            side=-1 if maker else 1,
+            price=price,
+            qty=qty,
+            trade_id=trade_id,
+        )
+
+    def _snapshot(self, ts_receive: int, m: dict[str, Any]) -> None:
+        update = _int(m, "lastUpdateId")
+        ts_exchange = self._time(m, "E", required=False)
+        levels = self._levels(m, "bids", _BID) + self._levels(m, "asks", _ASK)
+        if self.state == _SYNCED and update < self.book_id:
+            raise _Bad("lastUpdateId", f"older than the book already built (update {self.book_id})")
+        self._emit(_BOOK_CLEAR, ts_exchange, ts_receive, _SNAP, update)
+        self._emit(_SNAP_BEGIN, ts_exchange, ts_receive, _SNAP, update)
+        self._levels_out(levels, ts_exchange, ts_receive, update, _SNAP, last=False)
+        self._emit(_SNAP_END, ts_exchange, ts_receive, _SNAP | _LAST, update)
+        self.state, self.book_id, self.after_gap = _SYNCING, update, False
+        waiting, self.pending = self.pending, deque()
+        for diff in waiting:  # usable from now on: the snapshot's receive time
+            self._apply_or_keep(diff, max(diff.ts_receive, ts_receive))
+
+    def _diff(self, row: int, raw: bytes, ts_receive: int, m: dict[str, Any]) -> None:
+        if self.spot is None:
+            self.spot = "pu" not in m
+        ts_exchange = self._time(m, "E", required=True)
+        first, last = _int(m, "U"), _int(m, "u")
+        previous = -1 if self.spot else _int(m, "pu")
+        if last < first:
+            raise _Bad("u", f"u {last} before U {first}")
+        levels = self._levels(m, "b", _BID) + self._levels(m, "a", _ASK)
+        diff = _Diff(row, raw, ts_receive, ts_exchange, first, last, previous, self.after_gap, levels)
+        self._apply_or_keep(diff, ts_receive)
+
+    def _apply_or_keep(self, diff: _Diff, ts_receive: int) -> None:
+        """Apply the diff if it continues the book; else keep it for a snapshot, or break the chain."""
+        if self.state == _WAITING:
+            self.pending.append(diff)
+            if len(self.pending) > self.max_pending:
+                old = self.pending.popleft()
+                self._quarantine(old.row, "u", AFTER_GAP if old.after_gap else NO_SNAPSHOT, old.raw)
+            return
+        book, spot = self.book_id, self.spot
+        if self.state == _SYNCING:
+            if diff.last < book or (spot and diff.last == book):
+                self._quarantine(diff.row, "u", AFTER_GAP if diff.after_gap else SUPERSEDED, diff.raw)
+                return
+            continues = diff.first <= book + 1 if spot else diff.previous <= book
+        else:
+            if diff.last <= book:
+                self._quarantine(diff.row, "u", f"older than the book already built (u <= {book})", diff.raw)
+                return
+            continues = diff.first == book + 1 if spot else diff.previous == book
+        if continues:
+            self._levels_out(diff.levels, diff.ts_exchange, ts_receive, diff.last, 0, last=True)
+            self.state, self.book_id = _SYNCED, diff.last
+            return
+        self._emit(
+            _FEED_GAP,
+            diff.ts_exchange,
+            ts_receive,
+            0,
+            book + 1,
+            gap_to=diff.first - 1 if spot else diff.previous,
+        )
+        self.state, self.after_gap = _WAITING, True
+        self.pending.append(diff._replace(after_gap=True))
+
+    def _levels_out(
+        self,
+        levels: list[tuple[int, int, int]],
+        ts_exchange: int,
+        ts_receive: int,
+        sequence: int,
+        flags: int,
+        last: bool,
+    ) -> None:
+        """One LEVEL_SET per level; with `last`, the final one closes the packet (LAST_IN_PACKET)."""
+        head = (_LEVEL_SET, ts_exchange, ts_receive, self.instrument, flags, sequence, 0, 0, 0)
+        position = self.position
+        append = self.out.append
+        for side, price, lots in levels:
+            position += 1
+            append(_new_event((position, *head, side, price, lots, *_ZEROS_AFTER_QTY)))
+        self.position = position
+        if last and levels:
+            self.out[-1] = self.out[-1]._replace(flags=flags | _LAST)
+
+    def _quarantine(self, row: int, field: str, reason: str, raw: bytes) -> None:
+        self.quarantine.add(Quarantined(self.file, row, field, reason, raw.decode("utf-8", "replace")))
+
+
+def _why(convert: Callable[[str], int], value: object) -> str:
+    """Why `convert` refused `value` (its ValueError's message, or a word on the value's type)."""
+    if not isinstance(value, str):
+        return f"not a decimal string: {value!r}"
+    try:
+        convert(value)
+    except ValueError as error:
+        return str(error)
+    return "refused"  # pragma: no cover - called only after convert refused it
