@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import click
+from tqdm import tqdm
 
 from canonicalflow.data import FORMATS, IngestRequest, Store, ingest
 from canonicalflow.errors import DataError
@@ -80,22 +81,18 @@ def _build(fmt: str, paths: tuple[Path, ...], venue: str, symbol: str, instrumen
 
 
 def _run(store: Store, request: IngestRequest) -> None:
-    total = sum(p.stat().st_size for p in request.paths)
-    with click.progressbar(
-        length=total, label=f"{request.format} {request.instrument}", file=sys.stderr
+    # A live count of events and their rate on a terminal; nothing when stderr is a file or a pipe.
+    with tqdm(
+        desc=f"{request.format} {request.instrument}", unit=" events", disable=None, file=sys.stderr
     ) as bar:
-        seen = [0]
 
         def progress(rows: int) -> None:
-            bar.label = f"{request.format} {request.instrument}: {rows:,} events"
-            bar.update(0)
-            seen[0] = rows
+            bar.update(rows - bar.n)
 
         try:
             result = ingest(store, request, progress)
         except DataError as error:
             _fail(error)
-        bar.update(total)
     for line in result.report.lines():
         click.echo(line)
     click.echo(f"lifecycle      {result.state}")

@@ -50,7 +50,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
-from itertools import islice
+from itertools import islice, repeat
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
@@ -83,7 +83,7 @@ _LEVEL_SET, _BBO, _TRADE = int(EventKind.LEVEL_SET), int(EventKind.BBO), int(Eve
 _BOOK_CLEAR, _SNAP_BEGIN = int(EventKind.BOOK_CLEAR), int(EventKind.SNAPSHOT_BEGIN)
 _SNAP_END, _FEED_GAP = int(EventKind.SNAPSHOT_END), int(EventKind.FEED_GAP)
 _ZEROS_AFTER_QTY = (0,) * (len(Event._fields) - Event._fields.index("qty") - 1)
-_new_event: Callable[[tuple[int, ...]], Event] = Event._make  # tuple -> Event without keyword parsing
+_JSON = json.JSONDecoder()
 
 _WAITING, _SYNCING, _SYNCED = 0, 1, 2  # no book / snapshot applied, first diff awaited / chain running
 
@@ -265,7 +265,10 @@ class _Normalizer:
                 raise _Bad("ts_receive", "not `<receive time, ns> <JSON>`")
             ts_receive = int(stamp)
             try:
-                message = json.loads(body)
+                text_body = body.decode()
+                message, end = _JSON.raw_decode(text_body)
+                if text_body[end:].strip():
+                    raise _Bad("json", f"malformed JSON: extra data at column {end + 1}")
             except ValueError as error:  # JSONDecodeError, or bytes that are not UTF-8
                 raise _Bad("json", f"malformed JSON: {error}") from None
             if type(message) is dict and "stream" in message and "data" in message:
@@ -317,15 +320,12 @@ class _Normalizer:
         if type(levels) is not list:
             raise _Bad(key, "missing" if key not in message else "not a list of [price, quantity]")
         price, qty = self.price, self.qty
-        out: list[tuple[int, int, int]] = []
-        append = out.append
-        try:
-            for level in levels:
-                if type(level) is not list or len(level) != 2:
-                    break
-                append((side, price(level[0]), qty(level[1])))
-            else:
-                return out
+        if not levels:
+            return []
+        try:  # the fast way: columns at C speed; ValueError when a level is not a pair
+            if set(map(type, levels)) == {list}:
+                prices, lots = zip(*levels, strict=True)
+                return list(zip(repeat(side), map(price, prices), map(qty, lots)))
         except (ValueError, TypeError):  # TypeError: an unhashable value such as a list
             pass
         for i, level in enumerate(levels):  # the slow way, to name the bad value
@@ -469,10 +469,10 @@ class _Normalizer:
         """One LEVEL_SET per level; with `last`, the final one closes the packet (LAST_IN_PACKET)."""
         head = (_LEVEL_SET, ts_exchange, ts_receive, self.instrument, flags, sequence, 0, 0, 0)
         position = self.position
-        append = self.out.append
+        append, new = self.out.append, tuple.__new__  # an Event from its tuple, no argument parsing
         for side, price, lots in levels:
             position += 1
-            append(_new_event((position, *head, side, price, lots, *_ZEROS_AFTER_QTY)))
+            append(new(Event, (position, *head, side, price, lots, *_ZEROS_AFTER_QTY)))
         self.position = position
         if last and levels:
             self.out[-1] = self.out[-1]._replace(flags=flags | _LAST)
