@@ -15,6 +15,7 @@ from canonicalflow.data.normalize import (
     read_lobster_orderbook,
     with_lobster_window,
 )
+from canonicalflow.data.normalize._tardis import read_tardis_book, read_tardis_trades
 from canonicalflow.errors import DataError
 from canonicalflow.events import Event, iter_events, to_record_batch
 
@@ -71,6 +72,30 @@ def _read_lobster(source: Source, quarantine: Quarantine) -> Iterator[pa.RecordB
     return batched(with_lobster_window(events, read_lobster_orderbook(orderbooks[0]), levels))
 
 
+def _single(source: Source, fmt: str) -> Path:
+    if len(source.paths) != 1:
+        raise DataError(f"{fmt}: give exactly one file, got {len(source.paths)}")
+    return source.paths[0]
+
+
+def _read_tardis_book(source: Source, quarantine: Quarantine) -> Iterator[pa.RecordBatch]:
+    path = _single(source, "tardis-book")
+    return batched(
+        read_tardis_book(
+            path, source.instrument_id, quarantine, tick_size=source.tick_size, lot_size=source.lot_size
+        )
+    )
+
+
+def _read_tardis_trades(source: Source, quarantine: Quarantine) -> Iterator[pa.RecordBatch]:
+    path = _single(source, "tardis-trades")
+    return batched(
+        read_tardis_trades(
+            path, source.instrument_id, quarantine, tick_size=source.tick_size, lot_size=source.lot_size
+        )
+    )
+
+
 FORMATS: dict[str, Format] = {
     "lobster": Format(
         "lobster",
@@ -78,6 +103,12 @@ FORMATS: dict[str, Format] = {
         3,
         "LOBSTER message file plus its orderbook file (prices in USD x 10,000; tick 0.0001)",
         _read_lobster,
+    ),
+    "tardis-book": Format(
+        "tardis-book", "1", 2, "Tardis.dev incremental_book_L2 CSV (optionally gzipped)", _read_tardis_book
+    ),
+    "tardis-trades": Format(
+        "tardis-trades", "1", 0, "Tardis.dev trades CSV (optionally gzipped)", _read_tardis_trades
     ),
 }
 

@@ -48,8 +48,7 @@ import json
 import re
 from collections import deque
 from collections.abc import Callable, Iterator
-from decimal import Decimal, InvalidOperation
-from functools import lru_cache
+from decimal import Decimal
 from itertools import islice, repeat
 from pathlib import Path
 from typing import IO, Any, NamedTuple
@@ -82,7 +81,8 @@ _LAST, _SNAP = int(Flag.LAST_IN_PACKET), int(Flag.SNAPSHOT)
 _LEVEL_SET, _BBO, _TRADE = int(EventKind.LEVEL_SET), int(EventKind.BBO), int(EventKind.TRADE)
 _BOOK_CLEAR, _SNAP_BEGIN = int(EventKind.BOOK_CLEAR), int(EventKind.SNAPSHOT_BEGIN)
 _SNAP_END, _FEED_GAP = int(EventKind.SNAPSHOT_END), int(EventKind.FEED_GAP)
-_ZEROS_AFTER_QTY = (0,) * (len(Event._fields) - Event._fields.index("qty") - 1)
+_ZERO_COLUMNS_BEFORE_SIDE = [repeat(0)] * (Event._fields.index("side") - Event._fields.index("sequence") - 1)
+_ZERO_COLUMNS_AFTER_QTY = [repeat(0)] * (len(Event._fields) - Event._fields.index("qty") - 1)
 _JSON = json.JSONDecoder()
 
 _WAITING, _SYNCING, _SYNCED = 0, 1, 2  # no book / snapshot applied, first diff awaited / chain running
@@ -93,36 +93,45 @@ def units_converter(unit: str) -> Callable[[str], int]:
     """A function turning a decimal string into a whole number of `unit`s, exactly.
 
     It works on the digits (integer arithmetic only) and raises ValueError for a string that is
-    not a plain non-negative decimal or not a whole multiple of `unit`. Results are cached: a
-    feed repeats the same prices and sizes over and over.
+    not a plain non-negative decimal or not a whole multiple of `unit` (TypeError for a value
+    that cannot be a dictionary key, such as a list). Results are cached: a feed repeats the
+    same prices and sizes over and over, and a cache hit costs one dictionary lookup.
     """
-    try:
-        step = Decimal(unit) if isinstance(unit, str) and _DECIMAL.fullmatch(unit) else Decimal(0)
-    except InvalidOperation:  # pragma: no cover - the pattern admits only valid decimals
-        step = Decimal(0)
+    step = Decimal(unit) if isinstance(unit, str) and _DECIMAL.fullmatch(unit) else Decimal(0)
     if step <= 0:
         raise ValueError(f"unit {unit!r} is not a positive decimal string such as '0.01'")
-    _, digits, exponent = step.normalize().as_tuple()
-    assert isinstance(exponent, int)  # a finite decimal
-    places = max(0, -exponent)  # decimal places the unit has
-    scale = int("".join(map(str, digits))) * 10 ** max(0, exponent)  # the unit in 10**-places
-    fullmatch = _DECIMAL.fullmatch
+    return _Units(unit, step).__getitem__
 
-    @lru_cache(maxsize=1 << 16)
-    def convert(text: str) -> int:
-        if type(text) is not str or not fullmatch(text):
+
+class _Units(dict[str, int]):
+    """Decimal string -> whole units, computed on a miss (`__missing__`) and remembered."""
+
+    _LIMIT = 1 << 20  # cached strings, at most; then the cache starts afresh
+
+    def __init__(self, unit: str, step: Decimal) -> None:
+        super().__init__()
+        _, digits, exponent = step.normalize().as_tuple()
+        assert isinstance(exponent, int)  # a finite decimal
+        self.unit = unit
+        self.places = max(0, -exponent)  # decimal places the unit has
+        self.scale = int("".join(map(str, digits))) * 10 ** max(0, exponent)  # the unit in 10**-places
+
+    def __missing__(self, text: str) -> int:
+        if type(text) is not str or not _DECIMAL.fullmatch(text):
             raise ValueError(f"not a decimal string: {text!r}")
+        places = self.places
         whole, _, fraction = text.partition(".")
         if len(fraction) > places:
             if fraction[places:].strip("0"):
-                raise ValueError(f"{text} is not a whole multiple of {unit}")
+                raise ValueError(f"{text} is not a whole multiple of {self.unit}")
             fraction = fraction[:places]
-        count, rest = divmod(int(whole + fraction.ljust(places, "0")), scale)
+        count, rest = divmod(int(whole + fraction.ljust(places, "0")), self.scale)
         if rest:
-            raise ValueError(f"{text} is not a whole multiple of {unit}")
+            raise ValueError(f"{text} is not a whole multiple of {self.unit}")
+        if len(self) >= self._LIMIT:
+            self.clear()
+        self[text] = count
         return count
-
-    return convert
 
 
 def to_units(text: str, unit: str) -> int:
@@ -201,6 +210,14 @@ class _Bad(Exception):
         self.reason = reason
 
 
+class _Levels(NamedTuple):
+    """Price levels as columns (so events are built at C speed): side, price in ticks, lots."""
+
+    sides: list[int]
+    prices: list[int]
+    lots: list[int]
+
+
 class _Diff(NamedTuple):
     """A depth diff read and converted, kept until it can be applied (or quarantined)."""
 
@@ -212,7 +229,7 @@ class _Diff(NamedTuple):
     last: int  # u
     previous: int  # pu; -1 for spot, which has none
     after_gap: bool  # received while the book was unknown after a feed gap
-    levels: list[tuple[int, int, int]]  # (side, price ticks, lots)
+    levels: _Levels
 
 
 def _int(message: dict[str, Any], key: str) -> int:
@@ -315,17 +332,26 @@ class _Normalizer:
         except (ValueError, TypeError):
             raise _Bad(key, _why(convert, message[key])) from None
 
-    def _levels(self, message: dict[str, Any], key: str, side: int) -> list[tuple[int, int, int]]:
+    def _book(self, message: dict[str, Any], bids: str, asks: str) -> _Levels:
+        """The bid levels under key `bids`, then the ask levels under `asks`."""
+        bid_prices, bid_lots = self._side(message, bids)
+        ask_prices, ask_lots = self._side(message, asks)
+        return _Levels(
+            [_BID] * len(bid_prices) + [_ASK] * len(ask_prices), bid_prices + ask_prices, bid_lots + ask_lots
+        )
+
+    def _side(self, message: dict[str, Any], key: str) -> tuple[list[int], list[int]]:
+        """One side's `[[price, quantity], ...]` as (prices in ticks, lots)."""
         levels = message.get(key)
         if type(levels) is not list:
             raise _Bad(key, "missing" if key not in message else "not a list of [price, quantity]")
         price, qty = self.price, self.qty
         if not levels:
-            return []
-        try:  # the fast way: columns at C speed; ValueError when a level is not a pair
+            return [], []
+        try:  # the fast way, at C speed; ValueError when a level is not a pair
             if set(map(type, levels)) == {list}:
                 prices, lots = zip(*levels, strict=True)
-                return list(zip(repeat(side), map(price, prices), map(qty, lots)))
+                return list(map(price, prices)), list(map(qty, lots))
         except (ValueError, TypeError):  # TypeError: an unhashable value such as a list
             pass
         for i, level in enumerate(levels):  # the slow way, to name the bad value
@@ -342,18 +368,10 @@ class _Normalizer:
     def _emit(
         self, kind: int, ts_exchange: int, ts_receive: int, flags: int, sequence: int, **fields: int
     ) -> None:
+        """One event; the fields a kind uses beyond the common ones and `sequence` go by name."""
         self.position += 1
         self.out.append(
-            Event(
-                position=self.position,
-                kind=kind,
-                ts_exchange=ts_exchange,
-                ts_receive=ts_receive,
-                instrument=self.instrument,
-                flags=flags,
-                sequence=sequence,
-                **fields,
-            )
+            Event(self.position, kind, ts_exchange, ts_receive, self.instrument, flags, sequence, **fields)
         )
 
     def _bbo(self, ts_receive: int, m: dict[str, Any]) -> None:
@@ -399,7 +417,7 @@ class _Normalizer:
     def _snapshot(self, ts_receive: int, m: dict[str, Any]) -> None:
         update = _int(m, "lastUpdateId")
         ts_exchange = self._time(m, "E", required=False)
-        levels = self._levels(m, "bids", _BID) + self._levels(m, "asks", _ASK)
+        levels = self._book(m, "bids", "asks")
         if self.state == _SYNCED and update < self.book_id:
             raise _Bad("lastUpdateId", f"older than the book already built (update {self.book_id})")
         self._emit(_BOOK_CLEAR, ts_exchange, ts_receive, _SNAP, update)
@@ -419,7 +437,7 @@ class _Normalizer:
         previous = -1 if self.spot else _int(m, "pu")
         if last < first:
             raise _Bad("u", f"u {last} before U {first}")
-        levels = self._levels(m, "b", _BID) + self._levels(m, "a", _ASK)
+        levels = self._book(m, "b", "a")
         diff = _Diff(row, raw, ts_receive, ts_exchange, first, last, previous, self.after_gap, levels)
         self._apply_or_keep(diff, ts_receive)
 
@@ -458,24 +476,32 @@ class _Normalizer:
         self.pending.append(diff._replace(after_gap=True))
 
     def _levels_out(
-        self,
-        levels: list[tuple[int, int, int]],
-        ts_exchange: int,
-        ts_receive: int,
-        sequence: int,
-        flags: int,
-        last: bool,
+        self, levels: _Levels, ts_exchange: int, ts_receive: int, sequence: int, flags: int, last: bool
     ) -> None:
         """One LEVEL_SET per level; with `last`, the final one closes the packet (LAST_IN_PACKET)."""
-        head = (_LEVEL_SET, ts_exchange, ts_receive, self.instrument, flags, sequence, 0, 0, 0)
-        position = self.position
-        append, new = self.out.append, tuple.__new__  # an Event from its tuple, no argument parsing
-        for side, price, lots in levels:
-            position += 1
-            append(new(Event, (position, *head, side, price, lots, *_ZEROS_AFTER_QTY)))
-        self.position = position
-        if last and levels:
-            self.out[-1] = self.out[-1]._replace(flags=flags | _LAST)
+        count = len(levels.prices)
+        if not count:
+            return
+        start = self.position + 1
+        self.position += count
+        rows = zip(
+            range(start, start + count),  # the shortest column: zip stops with it
+            repeat(_LEVEL_SET),
+            repeat(ts_exchange),
+            repeat(ts_receive),
+            repeat(self.instrument),
+            repeat(flags),
+            repeat(sequence),
+            *_ZERO_COLUMNS_BEFORE_SIDE,
+            levels.sides,
+            levels.prices,
+            levels.lots,
+            *_ZERO_COLUMNS_AFTER_QTY,
+        )
+        out = self.out
+        out += map(tuple.__new__, repeat(Event), rows)  # an Event from its tuple, no argument parsing
+        if last:
+            out[-1] = out[-1]._replace(flags=flags | _LAST)
 
     def _quarantine(self, row: int, field: str, reason: str, raw: bytes) -> None:
         self.quarantine.add(Quarantined(self.file, row, field, reason, raw.decode("utf-8", "replace")))
