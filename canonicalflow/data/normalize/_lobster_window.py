@@ -30,21 +30,22 @@ def _shown(row: Row, side: int) -> dict[int, int]:
     return {level[price_at]: level[size_at] for level in row if level[price_at]}
 
 
-def _inside(price: int, side: int, shown: dict[int, int], levels: int) -> bool:
+def _boundary(side: int, shown: dict[int, int], levels: int) -> int | None:
+    """The worst price inside the shown window, or None when the side is not full (all of it shows)."""
     if len(shown) < levels:
-        return True
-    worst = min(shown) if side == BID else max(shown)
-    return price >= worst if side == BID else price <= worst
+        return None
+    return min(shown) if side == BID else max(shown)
 
 
 def with_lobster_window(events: Iterable[Event], rows: Iterable[Row], levels: int) -> Iterator[Event]:
     """The message events, each followed by the level settings its orderbook row implies; positions 1..n."""
     book = L3Book()
-    previous: Row = []
+    previous: dict[int, dict[int, int]] | None = None
     position = 0
     for ev, row in zip(events, rows, strict=True):
         apply_l3(book, ev)
-        settings = _settings(book, ev, previous, row, levels)
+        shown = {BID: _shown(row, BID), ASK: _shown(row, ASK)}
+        settings = _settings(book, ev, previous, shown, levels)
         position += 1
         yield ev._replace(position=position, flags=ev.flags & ~_LAST if settings else ev.flags | _LAST)
         for i, (side, price, lots) in enumerate(settings, 1):
@@ -63,23 +64,39 @@ def with_lobster_window(events: Iterable[Event], rows: Iterable[Row], levels: in
             )
             apply_l3(book, setting)
             yield setting
-        previous = row
+        previous = shown
 
 
-def _settings(book: L3Book, ev: Event, previous: Row, row: Row, levels: int) -> list[tuple[int, int, int]]:
+def _settings(
+    book: L3Book,
+    ev: Event,
+    previous: dict[int, dict[int, int]] | None,
+    now: dict[int, dict[int, int]],
+    levels: int,
+) -> list[tuple[int, int, int]]:
     out = []
     touched = ev.kind in _BOOK_EVENTS
     for side in (BID, ASK):
-        in_sight = set(_shown(previous, side)) | ({ev.price} if touched and ev.side == side else set())
-        shown = _shown(row, side)
-        if not previous:  # the first row: nothing was in sight, so any level may hold more than we saw
+        shown = now[side]
+        if previous is None:  # the first row: nothing was in sight, so any level may hold more than we saw
             out += [(side, price, lots) for price, lots in shown.items() if _lots(book, side, price) != lots]
+            in_sight: set[int] | dict[int, int] = {}
         else:
-            out += [(side, price, lots) for price, lots in shown.items() if price not in in_sight]
+            in_sight = previous[side]
+            out += [
+                (side, price, lots)
+                for price, lots in shown.items()
+                if price not in in_sight and not (touched and ev.side == side and price == ev.price)
+            ]
+        boundary = _boundary(side, shown, levels)
         for price in book.prices(side):
-            if not _inside(price, side, shown, levels):
+            if boundary is not None and (price < boundary if side == BID else price > boundary):
                 break
-            if price not in shown and price not in in_sight:
+            if (
+                price not in shown
+                and price not in in_sight
+                and not (touched and ev.side == side and price == ev.price)
+            ):
                 out.append((side, price, 0))
     return out
 
