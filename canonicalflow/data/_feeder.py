@@ -26,7 +26,8 @@ class MergeOrder(Enum):
 
 
 def _read(path: Path, batch_rows: int) -> Iterator[Event]:
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows):
+    # pre_buffer off: with it, pyarrow keeps the column chunks it has read, and memory grows with the file.
+    for batch in pq.ParquetFile(path, pre_buffer=False).iter_batches(batch_size=batch_rows):
         yield from iter_events(batch)
 
 
