@@ -46,9 +46,16 @@ SAMPLES = [
     ),
     ("tardis-book", ("nautilus/tardis/deribit_incremental_book_L2_BTC-PERPETUAL.csv",), "0.5", "10"),
     ("binance", ("hftbacktest_binance/usdm_btcusdt_20240808.gz",), "0.1", "0.001"),
-    ("binance", ("hftbacktest_binance/spot_btcusdt_20240808.gz",), "0.01", "0.00001"),
-    ("databento-mbo-csv", ("databento_xnas_arl/mbo.csv.gz",), "0.01", "1"),
-    ("databento-dbn", ("nautilus/databento/esh4-glbx-mdp3-20231225.mbo.dbn.zst",), "0.25", "1"),
+    ("binance", ("hftbacktest_binance/spot_btcusdt_20240808.gz",), "0.01", "0.000001"),
+    ("binance", ("hftbacktest_binance/cm_btcusd_perp_20240808.gz",), "0.1", "1"),
+    ("databento-mbo", ("databento_xnas_arl/mbo.csv.gz",), "0.0001", "1"),
+    ("databento-mbo", ("nautilus/databento/esh4-glbx-mdp3-20231225.mbo.dbn.zst",), "0.25", "1"),
+    (
+        "databento-mbp",
+        ("nautilus/databento/esu4_futures_mbp-1_2024-07-01T23-58_2024-07-02T00-02.dbn.zst",),
+        "0.25",
+        "1",
+    ),
 ]
 
 

@@ -11,6 +11,8 @@ import pyarrow as pa
 from canonicalflow.data.normalize import (
     Quarantine,
     lobster_date,
+    read_binance_batches,
+    read_databento,
     read_lobster_messages,
     read_lobster_orderbook,
     with_lobster_window,
@@ -96,6 +98,18 @@ def _read_tardis_trades(source: Source, quarantine: Quarantine) -> Iterator[pa.R
     )
 
 
+def _read_binance(source: Source, quarantine: Quarantine) -> Iterator[pa.RecordBatch]:
+    path = _single(source, "binance")
+    return read_binance_batches(
+        path, source.instrument_id, quarantine, tick_size=source.tick_size, lot_size=source.lot_size
+    )
+
+
+def _read_databento(source: Source, quarantine: Quarantine) -> Iterator[pa.RecordBatch]:
+    path = _single(source, "databento")
+    return read_databento(path, source.tick_size, source.instrument_id, quarantine)
+
+
 FORMATS: dict[str, Format] = {
     "lobster": Format(
         "lobster",
@@ -103,6 +117,27 @@ FORMATS: dict[str, Format] = {
         3,
         "LOBSTER message file plus its orderbook file (prices in USD x 10,000; tick 0.0001)",
         _read_lobster,
+    ),
+    "binance": Format(
+        "binance",
+        "1",
+        2,
+        "Binance raw websocket capture: '<receive ns> <json>' lines (depth snapshot, diffs, bookTicker, trades)",
+        _read_binance,
+    ),
+    "databento-mbo": Format(
+        "databento-mbo",
+        "1",
+        3,
+        "Databento MBO: DBN (.dbn, .dbn.zst) or CSV (.csv, .csv.gz); F fills become the C that follows",
+        _read_databento,
+    ),
+    "databento-mbp": Format(
+        "databento-mbp",
+        "1",
+        2,
+        "Databento MBP-1, TBBO or MBP-10 (DBN): level changes and trades",
+        _read_databento,
     ),
     "tardis-book": Format(
         "tardis-book", "1", 2, "Tardis.dev incremental_book_L2 CSV (optionally gzipped)", _read_tardis_book

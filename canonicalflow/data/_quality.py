@@ -84,7 +84,8 @@ class QualityGate:
         self._band = trade_band_bps
         self._max_bad = max_bad_row_fraction
         self._books: dict[int, L3Book | L2Book] = {}
-        self._last_ts: dict[int, tuple[int, int]] = {}  # instrument -> (ts_exchange, ts_receive)
+        self._last_exchange: dict[tuple[int, int], int] = {}  # (instrument, kind) -> latest ts_exchange
+        self._last_receive: dict[int, int] = {}  # instrument -> latest ts_receive
         self._position = -1
         self._unreadable = False
         self.report = QualityReport(
@@ -106,24 +107,26 @@ class QualityGate:
                 report.first_ts = ev.ts_exchange
             report.rows += 1
             report.last_ts = max(report.last_ts, ev.ts_exchange)
-            self._check_order(ev.instrument, ev.position, ev.ts_exchange, ev.ts_receive)
+            self._check_order(ev)
             if ev.kind == EventKind.FEED_GAP:
                 self._find("feed_gap", ev.position, f"sequence {ev.sequence}..{ev.gap_to} missing")
             if self._level:
                 self._check_book(ev)
         self._position = batch.column(0)[-1].as_py() if batch.num_rows else self._position
 
-    def _check_order(self, instrument: int, position: int, ts_exchange: int, ts_receive: int) -> None:
-        last = self._last_ts.get(instrument)
-        if last is not None:
-            if ts_exchange < last[0]:
-                self._find("exchange_time_backwards", position, f"{ts_exchange} after {last[0]}")
-            if ts_receive < last[1]:
-                self._find("receive_time_backwards", position, f"{ts_receive} after {last[1]}")
-        self._last_ts[instrument] = (
-            max(ts_exchange, last[0] if last else 0),
-            max(ts_receive, last[1] if last else 0),
-        )
+    def _check_order(self, ev: Event) -> None:
+        """Receive time never goes back for an instrument; exchange time never goes back within one
+        kind of event (a venue's depth, quote and trade channels stamp their own times, and a
+        capture interleaves them)."""
+        channel = (ev.instrument, ev.kind)
+        last = self._last_exchange.get(channel, ev.ts_exchange)
+        if ev.ts_exchange < last:
+            self._find("exchange_time_backwards", ev.position, f"{ev.ts_exchange} after {last}")
+        self._last_exchange[channel] = max(last, ev.ts_exchange)
+        last = self._last_receive.get(ev.instrument, ev.ts_receive)
+        if ev.ts_receive < last:
+            self._find("receive_time_backwards", ev.position, f"{ev.ts_receive} after {last}")
+        self._last_receive[ev.instrument] = max(last, ev.ts_receive)
 
     def _check_book(self, ev: Event) -> None:
         book = self._books.get(ev.instrument)

@@ -39,6 +39,9 @@ quarantined for its own reason; the next diff then breaks the chain, so the loss
 
 Every other bad line (malformed JSON, a missing or mistyped field, an unknown message type) is
 quarantined with the file, its 1-based line number, the field and the reason.
+
+`read_binance_batches` yields canonical Arrow batches for the store; `read_binance_stream` the same
+events as flat records. Both build the output column by column, never event by event.
 """
 
 from __future__ import annotations
@@ -47,16 +50,16 @@ import gzip
 import json
 import re
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
-from itertools import islice, repeat
+from itertools import repeat
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
 import pyarrow as pa
 
-from canonicalflow.data.normalize._common import Quarantine, Quarantined
-from canonicalflow.events import Event, EventKind, Flag, to_record_batch
+from canonicalflow.data.normalize._common import Quarantine, Quarantined, event_batch
+from canonicalflow.events import EVENT_SCHEMA, Event, EventKind, Flag
 
 __all__ = [
     "AFTER_GAP",
@@ -81,10 +84,7 @@ _LAST, _SNAP = int(Flag.LAST_IN_PACKET), int(Flag.SNAPSHOT)
 _LEVEL_SET, _BBO, _TRADE = int(EventKind.LEVEL_SET), int(EventKind.BBO), int(EventKind.TRADE)
 _BOOK_CLEAR, _SNAP_BEGIN = int(EventKind.BOOK_CLEAR), int(EventKind.SNAPSHOT_BEGIN)
 _SNAP_END, _FEED_GAP = int(EventKind.SNAPSHOT_END), int(EventKind.FEED_GAP)
-_ZERO_COLUMNS_BEFORE_SIDE = [repeat(0)] * (Event._fields.index("side") - Event._fields.index("sequence") - 1)
-_ZERO_COLUMNS_AFTER_QTY = [repeat(0)] * (len(Event._fields) - Event._fields.index("qty") - 1)
 _JSON = json.JSONDecoder()
-
 _WAITING, _SYNCING, _SYNCED = 0, 1, 2  # no book / snapshot applied, first diff awaited / chain running
 
 
@@ -101,6 +101,11 @@ def units_converter(unit: str) -> Callable[[str], int]:
     if step <= 0:
         raise ValueError(f"unit {unit!r} is not a positive decimal string such as '0.01'")
     return _Units(unit, step).__getitem__
+
+
+def to_units(text: str, unit: str) -> int:
+    """`text` (a decimal string) as a whole number of `unit`s: to_units("61800.20", "0.1") == 618002."""
+    return units_converter(unit)(text)
 
 
 class _Units(dict[str, int]):
@@ -134,12 +139,35 @@ class _Units(dict[str, int]):
         return count
 
 
-def to_units(text: str, unit: str) -> int:
-    """`text` (a decimal string) as a whole number of `unit`s: to_units("61800.20", "0.1") == 618002."""
-    return units_converter(unit)(text)
+# ----------------------------------------------------------------------------- the readers
+def read_binance_batches(
+    path: Path,
+    instrument: int,
+    quarantine: Quarantine,
+    *,
+    tick_size: str,
+    lot_size: str,
+    market: str = "auto",
+    batch_size: int = 65_536,
+    max_pending: int = 10_000,
+) -> Iterator[pa.RecordBatch]:
+    """Canonical event batches (`EVENT_SCHEMA`, `batch_size` rows, the last one shorter) for a capture.
+
+    Positions run 1..n. Bad lines go to `quarantine`. `tick_size` and `lot_size` are decimal
+    strings ("0.1", "0.001"). `market` is "usdm", "coinm" or "spot" (futures and spot chain their
+    diffs differently), or "auto": spot diffs carry no `pu`. At most `max_pending` diffs wait for
+    a snapshot; older ones are quarantined, so a file without snapshots cannot exhaust memory.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be positive, not {batch_size}")
+    columns = _Columns()
+    for columns in _normalize(path, quarantine, tick_size, lot_size, market, max_pending):
+        while len(columns.position) >= batch_size:
+            yield columns.take(batch_size, instrument)
+    if columns.position:
+        yield columns.take(batch_size, instrument)
 
 
-# ----------------------------------------------------------------------------- the reader
 def read_binance_stream(
     path: Path,
     instrument: int,
@@ -150,48 +178,30 @@ def read_binance_stream(
     market: str = "auto",
     max_pending: int = 10_000,
 ) -> Iterator[Event]:
-    """Canonical events, positions 1..n, for a Binance capture; bad lines go to `quarantine`.
+    """The events of `read_binance_batches` as flat records, built straight from the columns."""
+    columns = _Columns()
+    for columns in _normalize(path, quarantine, tick_size, lot_size, market, max_pending):
+        if len(columns.position) >= 4_096:
+            yield from columns.take_events(instrument)
+    yield from columns.take_events(instrument)
 
-    `market` is "usdm", "coinm" or "spot" (the chain rules differ between futures and spot), or
-    "auto": spot diffs carry no `pu`. At most `max_pending` diffs wait for a snapshot; older
-    ones are quarantined, so a file without snapshots cannot exhaust memory.
-    """
+
+def _normalize(
+    path: Path, quarantine: Quarantine, tick_size: str, lot_size: str, market: str, max_pending: int
+) -> Iterator[_Columns]:
+    """The output columns after each line and once more after the end; the caller empties them."""
     if market not in MARKETS:
         raise ValueError(f"market {market!r} is not one of {', '.join(MARKETS)}")
-    normalizer = _Normalizer(
-        str(path),
-        instrument,
-        quarantine,
-        units_converter(tick_size),
-        units_converter(lot_size),
-        market,
-        max_pending,
-    )
+    price, qty = units_converter(tick_size), units_converter(lot_size)
+    columns = _Columns()
+    normalizer = _Normalizer(str(path), quarantine, price, qty, market, max_pending, columns)
     with _open(path) as lines:
         feed = normalizer.feed
         for row, line in enumerate(lines, 1):
-            out = feed(row, line)
-            if out:
-                yield from out
+            feed(row, line)
+            yield columns
     normalizer.finish()
-
-
-def read_binance_batches(
-    path: Path,
-    instrument: int,
-    quarantine: Quarantine,
-    *,
-    tick_size: str,
-    lot_size: str,
-    market: str = "auto",
-    batch_size: int = 65_536,
-) -> Iterator[pa.RecordBatch]:
-    """`read_binance_stream` in canonical Arrow batches of `batch_size` events, for the store."""
-    events = read_binance_stream(
-        path, instrument, quarantine, tick_size=tick_size, lot_size=lot_size, market=market
-    )
-    while chunk := list(islice(events, batch_size)):
-        yield to_record_batch(chunk)
+    yield columns
 
 
 def _open(path: Path) -> IO[bytes]:
@@ -199,6 +209,130 @@ def _open(path: Path) -> IO[bytes]:
     with open(path, "rb") as probe:
         magic = probe.read(2)
     return gzip.open(path, "rb") if magic == b"\x1f\x8b" else open(path, "rb")
+
+
+class _Columns:
+    """The output, column by column: the fields Binance events use, in lists of Python ints.
+
+    Appending to a few lists (extending them by a whole diff at once) and converting each list to
+    Arrow once per batch is far cheaper than building a 30-field tuple per event.
+    """
+
+    NAMES = (
+        "position",
+        "kind",
+        "ts_exchange",
+        "ts_receive",
+        "flags",
+        "sequence",
+        "side",
+        "price",
+        "qty",
+        "bid_price",
+        "bid_qty",
+        "ask_price",
+        "ask_qty",
+        "trade_id",
+        "gap_to",
+    )
+
+    def __init__(self) -> None:
+        self.lists: list[list[int]] = [[] for _ in self.NAMES]
+        (
+            self.position,
+            self.kind,
+            self.ts_exchange,
+            self.ts_receive,
+            self.flags,
+            self.sequence,
+            self.side,
+            self.price,
+            self.qty,
+            self.bid_price,
+            self.bid_qty,
+            self.ask_price,
+            self.ask_qty,
+            self.trade_id,
+            self.gap_to,
+        ) = self.lists
+        self.next_position = 1
+
+    def add(
+        self,
+        kind: int,
+        ts_exchange: int,
+        ts_receive: int,
+        flags: int,
+        sequence: int,
+        side: int = 0,
+        price: int = 0,
+        qty: int = 0,
+        quote: tuple[int, int, int, int] = (0, 0, 0, 0),
+        trade_id: int = 0,
+        gap_to: int = 0,
+    ) -> None:
+        """One event; `quote` is a BBO's (bid_price, bid_qty, ask_price, ask_qty)."""
+        self.position.append(self.next_position)
+        self.next_position += 1
+        self.kind.append(kind)
+        self.ts_exchange.append(ts_exchange)
+        self.ts_receive.append(ts_receive)
+        self.flags.append(flags)
+        self.sequence.append(sequence)
+        self.side.append(side)
+        self.price.append(price)
+        self.qty.append(qty)
+        self.bid_price.append(quote[0])
+        self.bid_qty.append(quote[1])
+        self.ask_price.append(quote[2])
+        self.ask_qty.append(quote[3])
+        self.trade_id.append(trade_id)
+        self.gap_to.append(gap_to)
+
+    def levels(
+        self, levels: _Levels, ts_exchange: int, ts_receive: int, flags: int, sequence: int, last: bool
+    ) -> None:
+        """One LEVEL_SET per level; with `last`, the final one closes the packet (LAST_IN_PACKET)."""
+        count = len(levels.prices)
+        if not count:
+            return
+        start = self.next_position
+        self.next_position += count
+        self.position.extend(range(start, start + count))
+        self.kind.extend(repeat(_LEVEL_SET, count))
+        self.ts_exchange.extend(repeat(ts_exchange, count))
+        self.ts_receive.extend(repeat(ts_receive, count))
+        self.flags.extend(repeat(flags, count))
+        self.sequence.extend(repeat(sequence, count))
+        self.side.extend(levels.sides)
+        self.price.extend(levels.prices)
+        self.qty.extend(levels.lots)
+        for column in self.lists[9:]:
+            column.extend(repeat(0, count))
+        if last:
+            self.flags[-1] = flags | _LAST
+
+    def take(self, count: int, instrument: int) -> pa.RecordBatch:
+        """The first `count` events (or all, when fewer) as a canonical batch, removed from here."""
+        count = min(count, len(self.position))
+        arrays = {}
+        for name, values in zip(self.NAMES, self.lists, strict=True):
+            arrays[name] = pa.array(values[:count], EVENT_SCHEMA.field(name).type)
+            del values[:count]
+        arrays["instrument"] = pa.nulls(count, pa.int64()).fill_null(instrument)
+        return event_batch(count, arrays)
+
+    def take_events(self, instrument: int) -> list[Event]:
+        """Every event held, as flat records (zipped at C speed), removed from here."""
+        sources: dict[str, Iterable[int]] = dict(zip(self.NAMES, self.lists, strict=True))
+        sources["instrument"] = repeat(instrument)
+        zero = repeat(0)  # every unused field; zip reads it as often as it likes
+        # The first column, position, is a list: zip ends with it, and the repeats never do.
+        rows = zip(*(sources.get(name, zero) for name in Event._fields), strict=False)
+        events = list(map(tuple.__new__, repeat(Event), rows))
+        for values in self.lists:
+            values.clear()
+        return events
 
 
 class _Bad(Exception):
@@ -211,7 +345,7 @@ class _Bad(Exception):
 
 
 class _Levels(NamedTuple):
-    """Price levels as columns (so events are built at C speed): side, price in ticks, lots."""
+    """Price levels as columns: side, price in ticks, lots."""
 
     sides: list[int]
     prices: list[int]
@@ -241,50 +375,58 @@ def _int(message: dict[str, Any], key: str) -> int:
     return value
 
 
+def _why(convert: Callable[[str], int], value: object) -> str:
+    """Why `convert` refused `value`: its ValueError's message, or a word on the value's type."""
+    if not isinstance(value, str):
+        return f"not a decimal string: {value!r}"
+    try:
+        convert(value)
+    except ValueError as error:
+        return str(error)
+    return "refused"  # pragma: no cover - called only after convert refused it
+
+
 class _Normalizer:
-    """The state of one capture: output position, book synchronisation, diffs awaiting a snapshot."""
+    """The state of one capture: book synchronisation and the diffs awaiting a snapshot."""
 
     def __init__(
         self,
         file: str,
-        instrument: int,
         quarantine: Quarantine,
         price: Callable[[str], int],
         qty: Callable[[str], int],
         market: str,
         max_pending: int,
+        out: _Columns,
     ) -> None:
         self.file = file
-        self.instrument = instrument
         self.quarantine = quarantine
         self.price = price
         self.qty = qty
         self.spot: bool | None = None if market == "auto" else market == "spot"
         self.max_pending = max_pending
-        self.position = 0
+        self.out = out
         self.exchange_time = 0  # the latest event time seen, for messages that carry none
         self.state = _WAITING
-        self.book_id = 0  # the snapshot's lastUpdateId (syncing) or the last diff's u (synced)
+        self.book_id = 0  # the snapshot's lastUpdateId (syncing) or the last applied diff's u (synced)
         self.after_gap = False
         self.pending: deque[_Diff] = deque()
-        self.out: list[Event] = []
 
     # ------------------------------------------------------------------ lines
-    def feed(self, row: int, line: bytes) -> list[Event]:
-        """The events one line yields (often none or one); a bad line is quarantined instead."""
-        self.out = []
+    def feed(self, row: int, line: bytes) -> None:
+        """Turn one line into events; a bad line is quarantined instead."""
         text = line.rstrip(b"\r\n")
         try:
             stamp, separator, body = text.partition(b" ")
             if not separator or not stamp.isdigit():
                 if not text.strip():
-                    return self.out  # a blank line holds nothing to keep
+                    return  # a blank line holds nothing to keep
                 raise _Bad("ts_receive", "not `<receive time, ns> <JSON>`")
             ts_receive = int(stamp)
             try:
-                text_body = body.decode()
-                message, end = _JSON.raw_decode(text_body)
-                if text_body[end:].strip():
+                decoded = body.decode()
+                message, end = _JSON.raw_decode(decoded)
+                if decoded[end:].strip():
                     raise _Bad("json", f"malformed JSON: extra data at column {end + 1}")
             except ValueError as error:  # JSONDecodeError, or bytes that are not UTF-8
                 raise _Bad("json", f"malformed JSON: {error}") from None
@@ -295,7 +437,6 @@ class _Normalizer:
             self._message(row, text, ts_receive, message)
         except _Bad as bad:
             self._quarantine(row, bad.field, bad.reason, text)
-        return self.out
 
     def finish(self) -> None:
         """At the end of the file: diffs still waiting for a snapshot are quarantined."""
@@ -315,6 +456,7 @@ class _Normalizer:
             return self._trade(ts_receive, message)
         raise _Bad("e", "missing" if kind is None else f"unsupported message type {kind!r}")
 
+    # ----------------------------------------------------------------- fields
     def _time(self, message: dict[str, Any], key: str, required: bool) -> int:
         """The message's `key` time (ms) in ns; the latest seen when it has none and may lack it."""
         if key not in message and not required:
@@ -329,16 +471,15 @@ class _Normalizer:
             raise _Bad(key, "missing")
         try:
             return convert(message[key])
-        except (ValueError, TypeError):
+        except (ValueError, TypeError):  # TypeError: an unhashable value such as a list
             raise _Bad(key, _why(convert, message[key])) from None
 
     def _book(self, message: dict[str, Any], bids: str, asks: str) -> _Levels:
         """The bid levels under key `bids`, then the ask levels under `asks`."""
         bid_prices, bid_lots = self._side(message, bids)
         ask_prices, ask_lots = self._side(message, asks)
-        return _Levels(
-            [_BID] * len(bid_prices) + [_ASK] * len(ask_prices), bid_prices + ask_prices, bid_lots + ask_lots
-        )
+        sides = [_BID] * len(bid_prices) + [_ASK] * len(ask_prices)
+        return _Levels(sides, bid_prices + ask_prices, bid_lots + ask_lots)
 
     def _side(self, message: dict[str, Any], key: str) -> tuple[list[int], list[int]]:
         """One side's `[[price, quantity], ...]` as (prices in ticks, lots)."""
@@ -365,32 +506,17 @@ class _Normalizer:
         raise AssertionError("a level failed once and passed the second time")  # pragma: no cover
 
     # --------------------------------------------------------------- messages
-    def _emit(
-        self, kind: int, ts_exchange: int, ts_receive: int, flags: int, sequence: int, **fields: int
-    ) -> None:
-        """One event; the fields a kind uses beyond the common ones and `sequence` go by name."""
-        self.position += 1
-        self.out.append(
-            Event(self.position, kind, ts_exchange, ts_receive, self.instrument, flags, sequence, **fields)
-        )
-
     def _bbo(self, ts_receive: int, m: dict[str, Any]) -> None:
         update = _int(m, "u")
         ts_exchange = self._time(m, "E", required=False)
         price, qty = self.price, self.qty
-        bid_price, bid_qty = self._value(price, m, "b"), self._value(qty, m, "B")
-        ask_price, ask_qty = self._value(price, m, "a"), self._value(qty, m, "A")
-        self._emit(
-            _BBO,
-            ts_exchange,
-            ts_receive,
-            _LAST,
-            update,
-            bid_price=bid_price,
-            bid_qty=bid_qty,
-            ask_price=ask_price,
-            ask_qty=ask_qty,
+        quote = (
+            self._value(price, m, "b"),
+            self._value(qty, m, "B"),
+            self._value(price, m, "a"),
+            self._value(qty, m, "A"),
         )
+        self.out.add(_BBO, ts_exchange, ts_receive, _LAST, update, quote=quote)
 
     def _trade(self, ts_receive: int, m: dict[str, Any]) -> None:
         trade_id = _int(m, "t")
@@ -402,17 +528,8 @@ class _Normalizer:
         origin = m.get("X", "MARKET")
         if origin != "MARKET":  # futures: an insurance-fund or ADL fill did not trade on the book
             raise _Bad("X", f"not an order-book trade: {origin!r}")
-        self._emit(
-            _TRADE,
-            ts_exchange,
-            ts_receive,
-            _LAST,
-            trade_id,
-            side=-1 if maker else 1,
-            price=price,
-            qty=qty,
-            trade_id=trade_id,
-        )
+        side = -1 if maker else 1  # the aggressor: the seller when the buyer was the maker
+        self.out.add(_TRADE, ts_exchange, ts_receive, _LAST, trade_id, side, price, qty, trade_id=trade_id)
 
     def _snapshot(self, ts_receive: int, m: dict[str, Any]) -> None:
         update = _int(m, "lastUpdateId")
@@ -420,10 +537,11 @@ class _Normalizer:
         levels = self._book(m, "bids", "asks")
         if self.state == _SYNCED and update < self.book_id:
             raise _Bad("lastUpdateId", f"older than the book already built (update {self.book_id})")
-        self._emit(_BOOK_CLEAR, ts_exchange, ts_receive, _SNAP, update)
-        self._emit(_SNAP_BEGIN, ts_exchange, ts_receive, _SNAP, update)
-        self._levels_out(levels, ts_exchange, ts_receive, update, _SNAP, last=False)
-        self._emit(_SNAP_END, ts_exchange, ts_receive, _SNAP | _LAST, update)
+        out = self.out
+        out.add(_BOOK_CLEAR, ts_exchange, ts_receive, _SNAP, update)
+        out.add(_SNAP_BEGIN, ts_exchange, ts_receive, _SNAP, update)
+        out.levels(levels, ts_exchange, ts_receive, _SNAP, update, last=False)
+        out.add(_SNAP_END, ts_exchange, ts_receive, _SNAP | _LAST, update)
         self.state, self.book_id, self.after_gap = _SYNCING, update, False
         waiting, self.pending = self.pending, deque()
         for diff in waiting:  # usable from now on: the snapshot's receive time
@@ -461,58 +579,13 @@ class _Normalizer:
                 return
             continues = diff.first == book + 1 if spot else diff.previous == book
         if continues:
-            self._levels_out(diff.levels, diff.ts_exchange, ts_receive, diff.last, 0, last=True)
+            self.out.levels(diff.levels, diff.ts_exchange, ts_receive, 0, diff.last, last=True)
             self.state, self.book_id = _SYNCED, diff.last
             return
-        self._emit(
-            _FEED_GAP,
-            diff.ts_exchange,
-            ts_receive,
-            0,
-            book + 1,
-            gap_to=diff.first - 1 if spot else diff.previous,
-        )
+        gap_to = diff.first - 1 if spot else diff.previous
+        self.out.add(_FEED_GAP, diff.ts_exchange, ts_receive, 0, book + 1, gap_to=gap_to)
         self.state, self.after_gap = _WAITING, True
         self.pending.append(diff._replace(after_gap=True))
 
-    def _levels_out(
-        self, levels: _Levels, ts_exchange: int, ts_receive: int, sequence: int, flags: int, last: bool
-    ) -> None:
-        """One LEVEL_SET per level; with `last`, the final one closes the packet (LAST_IN_PACKET)."""
-        count = len(levels.prices)
-        if not count:
-            return
-        start = self.position + 1
-        self.position += count
-        rows = zip(
-            range(start, start + count),  # the shortest column: zip stops with it
-            repeat(_LEVEL_SET),
-            repeat(ts_exchange),
-            repeat(ts_receive),
-            repeat(self.instrument),
-            repeat(flags),
-            repeat(sequence),
-            *_ZERO_COLUMNS_BEFORE_SIDE,
-            levels.sides,
-            levels.prices,
-            levels.lots,
-            *_ZERO_COLUMNS_AFTER_QTY,
-        )
-        out = self.out
-        out += map(tuple.__new__, repeat(Event), rows)  # an Event from its tuple, no argument parsing
-        if last:
-            out[-1] = out[-1]._replace(flags=flags | _LAST)
-
     def _quarantine(self, row: int, field: str, reason: str, raw: bytes) -> None:
         self.quarantine.add(Quarantined(self.file, row, field, reason, raw.decode("utf-8", "replace")))
-
-
-def _why(convert: Callable[[str], int], value: object) -> str:
-    """Why `convert` refused `value` (its ValueError's message, or a word on the value's type)."""
-    if not isinstance(value, str):
-        return f"not a decimal string: {value!r}"
-    try:
-        convert(value)
-    except ValueError as error:
-        return str(error)
-    return "refused"  # pragma: no cover - called only after convert refused it

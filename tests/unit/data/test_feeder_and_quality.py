@@ -52,10 +52,9 @@ def test_the_gate_reports_each_problem_with_its_position() -> None:
         _ev(1, EventKind.ORDER_ADD, 10, order_id=1, side=1, price=100, qty=5),
         _ev(2, EventKind.ORDER_ADD, 11, order_id=2, side=-1, price=102, qty=5),
         _ev(3, EventKind.TRADE, 12, price=150, qty=1),  # far outside 100..102
-        _ev(
-            4, EventKind.ORDER_CANCEL, 9, order_id=7, side=1, price=100, qty=1
-        ),  # time went back; unknown order
-        _ev(5, EventKind.FEED_GAP, 13, sequence=40, gap_to=44),
+        _ev(4, EventKind.ORDER_CANCEL, 12, order_id=7, side=1, price=100, qty=1),  # an unknown order
+        _ev(5, EventKind.ORDER_ADD, 9, order_id=3, side=1, price=99, qty=1),  # both clocks went back
+        _ev(6, EventKind.FEED_GAP, 13, sequence=40, gap_to=44),
     ]
     gate = QualityGate(3)
     gate.feed(to_record_batch(events))
@@ -68,7 +67,18 @@ def test_the_gate_reports_each_problem_with_its_position() -> None:
         "book_unknown_order": 1,
         "feed_gap": 1,
     }
-    assert report.examples["implausible_trade"][0][0] == 3 and report.examples["feed_gap"][0][0] == 5
+    assert report.examples["implausible_trade"][0][0] == 3 and report.examples["feed_gap"][0][0] == 6
+    assert report.examples["exchange_time_backwards"][0][0] == 5
+
+
+def test_exchange_time_is_ordered_per_kind_of_event_receive_time_across_all() -> None:
+    events = [
+        _ev(1, EventKind.BBO, 10, bid_price=99, bid_qty=1, ask_price=101, ask_qty=1),
+        _ev(2, EventKind.TRADE, 8, price=100, qty=1)._replace(ts_receive=11),  # its own channel's clock
+    ]
+    gate = QualityGate(2)
+    gate.feed(to_record_batch(events))
+    assert gate.finish().verdict == "passed"
 
 
 def test_a_clean_covered_stream_passes_and_one_that_stops_short_is_uncovered() -> None:

@@ -76,6 +76,7 @@ CATEGORY_KINDS: dict[Category, set[str]] = {
         "SNAPSHOT_END",
         "TRADE",
         "BBO",
+        "TRADING_STATUS",
     },
     Category.EXECUTION: {
         "ACK",
