@@ -21,6 +21,7 @@ __all__ = ["QualityGate", "QualityReport"]
 
 _EXAMPLES = 20  # findings kept per check, for the report; every one is counted
 _LAST_IN_PACKET = int(Flag.LAST_IN_PACKET)
+_SNAPSHOT = int(Flag.SNAPSHOT)
 _ORDER_EVENTS = frozenset(
     int(k)
     for k in (EventKind.ORDER_ADD, EventKind.ORDER_MODIFY, EventKind.ORDER_CANCEL, EventKind.ORDER_FILL)
@@ -84,7 +85,7 @@ class QualityGate:
         self._band = trade_band_bps
         self._max_bad = max_bad_row_fraction
         self._books: dict[int, L3Book | L2Book] = {}
-        self._last_exchange: dict[tuple[int, int], int] = {}  # (instrument, kind) -> latest ts_exchange
+        self._last_exchange: dict[tuple[int, int, int], int] = {}  # channel -> latest ts_exchange
         self._last_receive: dict[int, int] = {}  # instrument -> latest ts_receive
         self._position = -1
         self._unreadable = False
@@ -116,9 +117,9 @@ class QualityGate:
 
     def _check_order(self, ev: Event) -> None:
         """Receive time never goes back for an instrument; exchange time never goes back within one
-        kind of event (a venue's depth, quote and trade channels stamp their own times, and a
-        capture interleaves them)."""
-        channel = (ev.instrument, ev.kind)
+        channel: a kind of event, snapshots apart (a venue's depth, quote and trade streams and its
+        REST snapshots stamp their own times, and a capture interleaves them)."""
+        channel = (ev.instrument, ev.kind, ev.flags & _SNAPSHOT)
         last = self._last_exchange.get(channel, ev.ts_exchange)
         if ev.ts_exchange < last:
             self._find("exchange_time_backwards", ev.position, f"{ev.ts_exchange} after {last}")

@@ -75,6 +75,10 @@ def test_exchange_time_is_ordered_per_kind_of_event_receive_time_across_all() ->
     events = [
         _ev(1, EventKind.BBO, 10, bid_price=99, bid_qty=1, ask_price=101, ask_qty=1),
         _ev(2, EventKind.TRADE, 8, price=100, qty=1)._replace(ts_receive=11),  # its own channel's clock
+        _ev(3, EventKind.LEVEL_SET, 20, Flag.SNAPSHOT | LAST, side=1, price=99, qty=2),  # a REST snapshot
+        _ev(4, EventKind.LEVEL_SET, 15, side=1, price=99, qty=3)._replace(
+            ts_receive=21
+        ),  # an older diff after it
     ]
     gate = QualityGate(2)
     gate.feed(to_record_batch(events))
