@@ -4,7 +4,7 @@
 
 Normalization reads each sample file in ../shared/data through its format's reader (the same code
 `canonicalflow data ingest` runs, without the quality checks or Parquet writing) and counts source
-rows per second. Book replay applies the normalized events to an L3 book (order-level formats) or
+rows per second (binary DBN files count records as events) and events per second. Book replay applies the normalized events to an L3 book (order-level formats) or
 an L2 book (price-level formats), best of `--repeat` runs. Peak RSS is this process's own peak.
 Measured, never asserted.
 """
@@ -84,7 +84,7 @@ def main() -> None:
         fmt = FORMATS.get(fmt_name)
         paths = tuple(args.data / f for f in files)
         if fmt is None or not all(p.exists() for p in paths):
-            print(f"{fmt_name:<18} {Path(files[0]).name[:44]:<44} skipped (format or file missing)")
+            print(f"{fmt_name:<14} {Path(files[0]).name[:40]:<40} skipped (format or file missing)")
             continue
         rows = _source_rows(paths[0])
         best, batches = 0.0, []
@@ -93,7 +93,7 @@ def main() -> None:
             batches = list(fmt.read(Source(paths, 1, tick, lot), Quarantine()))
             best = max(best, 1 / (time.perf_counter() - started))
         events = [ev for batch in batches for ev in iter_events(batch)]
-        rate = (rows or len(events)) * best
+        rate, event_rate = (rows or len(events)) * best, len(events) * best
         level = 3 if fmt.book_level == 3 else 2
         apply, make = (apply_l3, L3Book) if level == 3 else (apply_l2, L2Book)
         book_best = 0.0
@@ -104,8 +104,8 @@ def main() -> None:
                 apply(book, ev)  # type: ignore[arg-type]
             book_best = max(book_best, len(events) / (time.perf_counter() - started))
         print(
-            f"{fmt_name:<18} {Path(files[0]).name[:44]:<44} {rows:>8,} {len(events):>8,} {rate / 1e3:>8,.0f} k "
-            f"{'L' + str(level):>4} {book_best / 1e3:>8,.0f} k"
+            f"{fmt_name:<14} {Path(files[0]).name[:40]:<40} {rows:>7,} {len(events):>8,} {rate / 1e3:>6,.0f} k "
+            f"{event_rate / 1e3:>7,.0f} k {'L' + str(level):>4} {book_best / 1e3:>7,.0f} k"
         )
     print(f"\npeak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f} MiB")
 
