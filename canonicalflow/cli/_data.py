@@ -38,6 +38,18 @@ def _timestamp(text: str | None) -> int | None:
     )
 
 
+def _store_option(exists: bool) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """--store: the store's root; it must exist to be read, and is created on first ingestion."""
+    return click.option(
+        "--store",
+        "root",
+        envvar="CANONICALFLOW_STORE",
+        required=True,
+        type=click.Path(exists=exists, file_okay=False, path_type=Path),
+        help=_STORE_HELP,
+    )
+
+
 @click.group()
 def data() -> None:
     """The data platform: ingest vendor files, check them, and browse the canonical store.
@@ -105,14 +117,7 @@ def _run(store: Store, request: IngestRequest) -> None:
 
 @data.command("ingest")
 @_request_options
-@click.option(
-    "--store",
-    "root",
-    envvar="CANONICALFLOW_STORE",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help=_STORE_HELP,
-)
+@_store_option(exists=False)
 @click.option(
     "--waive",
     is_flag=True,
@@ -155,14 +160,7 @@ def validate_command(format: str, paths: tuple[Path, ...], venue: str, symbol: s
 
 
 @data.command("ls")
-@click.option(
-    "--store",
-    "root",
-    envvar="CANONICALFLOW_STORE",
-    required=True,
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help=_STORE_HELP,
-)
+@_store_option(exists=True)
 @click.option("--venue", default=None, help="Only this venue.")
 @click.option("--instrument", default=None, help="Only this instrument.")
 @click.option("--all-versions", is_flag=True, help="Every version, not only the latest.")
@@ -181,14 +179,7 @@ def ls_command(root: Path, venue: str | None, instrument: str | None, all_versio
 
 @data.command("show")
 @click.argument("dataset")
-@click.option(
-    "--store",
-    "root",
-    envvar="CANONICALFLOW_STORE",
-    required=True,
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help=_STORE_HELP,
-)
+@_store_option(exists=True)
 @click.option("--version", type=int, default=None, help="A version (default: the latest).")
 def show_command(dataset: str, root: Path, version: int | None) -> None:
     """Print DATASET's manifest (venue/instrument/date, as `data ls` shows it)."""

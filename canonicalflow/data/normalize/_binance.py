@@ -48,17 +48,20 @@ from __future__ import annotations
 
 import gzip
 import json
-import re
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from decimal import Decimal
 from itertools import repeat
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
 import pyarrow as pa
 
-from canonicalflow.data.normalize._common import Quarantine, Quarantined, event_batch
+from canonicalflow.data.normalize._common import (
+    Quarantine,
+    Quarantined,
+    event_batch,
+    units_converter,
+)
 from canonicalflow.events import EVENT_SCHEMA, Event, EventKind, Flag
 
 __all__ = [
@@ -68,8 +71,6 @@ __all__ = [
     "SUPERSEDED",
     "read_binance_batches",
     "read_binance_stream",
-    "to_units",
-    "units_converter",
 ]
 
 MARKETS = ("auto", "usdm", "coinm", "spot")
@@ -77,7 +78,6 @@ SUPERSEDED = "superseded by the snapshot"
 AFTER_GAP = "after a feed gap, before a new snapshot"
 NO_SNAPSHOT = "no snapshot came to apply it to"
 
-_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?", re.ASCII)
 _MS = 1_000_000
 _BID, _ASK = 1, -1  # canonicalflow.book's BID and ASK
 _LAST, _SNAP = int(Flag.LAST_IN_PACKET), int(Flag.SNAPSHOT)
@@ -89,54 +89,6 @@ _WAITING, _SYNCING, _SYNCED = 0, 1, 2  # no book / snapshot applied, first diff 
 
 
 # ------------------------------------------------------------------ exact decimal conversion
-def units_converter(unit: str) -> Callable[[str], int]:
-    """A function turning a decimal string into a whole number of `unit`s, exactly.
-
-    It works on the digits (integer arithmetic only) and raises ValueError for a string that is
-    not a plain non-negative decimal or not a whole multiple of `unit` (TypeError for a value
-    that cannot be a dictionary key, such as a list). Results are cached: a feed repeats the
-    same prices and sizes over and over, and a cache hit costs one dictionary lookup.
-    """
-    step = Decimal(unit) if isinstance(unit, str) and _DECIMAL.fullmatch(unit) else Decimal(0)
-    if step <= 0:
-        raise ValueError(f"unit {unit!r} is not a positive decimal string such as '0.01'")
-    return _Units(unit, step).__getitem__
-
-
-def to_units(text: str, unit: str) -> int:
-    """`text` (a decimal string) as a whole number of `unit`s: to_units("61800.20", "0.1") == 618002."""
-    return units_converter(unit)(text)
-
-
-class _Units(dict[str, int]):
-    """Decimal string -> whole units, computed on a miss (`__missing__`) and remembered."""
-
-    _LIMIT = 1 << 20  # cached strings, at most; then the cache starts afresh
-
-    def __init__(self, unit: str, step: Decimal) -> None:
-        super().__init__()
-        _, digits, exponent = step.normalize().as_tuple()
-        assert isinstance(exponent, int)  # a finite decimal
-        self.unit = unit
-        self.places = max(0, -exponent)  # decimal places the unit has
-        self.scale = int("".join(map(str, digits))) * 10 ** max(0, exponent)  # the unit in 10**-places
-
-    def __missing__(self, text: str) -> int:
-        if type(text) is not str or not _DECIMAL.fullmatch(text):
-            raise ValueError(f"not a decimal string: {text!r}")
-        places = self.places
-        whole, _, fraction = text.partition(".")
-        if len(fraction) > places:
-            if fraction[places:].strip("0"):
-                raise ValueError(f"{text} is not a whole multiple of {self.unit}")
-            fraction = fraction[:places]
-        count, rest = divmod(int(whole + fraction.ljust(places, "0")), self.scale)
-        if rest:
-            raise ValueError(f"{text} is not a whole multiple of {self.unit}")
-        if len(self) >= self._LIMIT:
-            self.clear()
-        self[text] = count
-        return count
 
 
 # ----------------------------------------------------------------------------- the readers

@@ -19,30 +19,18 @@ from __future__ import annotations
 
 import csv
 import gzip
-from collections.abc import Iterator
-from decimal import Decimal, InvalidOperation
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from canonicalflow.data.normalize._common import Quarantine, Quarantined
+from canonicalflow.data.normalize._common import Quarantine, Quarantined, units_converter
 from canonicalflow.errors import DataError
 from canonicalflow.events import Event, EventKind, Flag
 
-__all__ = ["read_tardis_book", "read_tardis_trades", "to_units"]
+__all__ = ["read_tardis_book", "read_tardis_trades"]
 
 _LAST, _SNAPSHOT = int(Flag.LAST_IN_PACKET), int(Flag.SNAPSHOT)
 _BOOK_SIDE = {"bid": 1, "ask": -1}
 _TRADE_SIDE = {"buy": 1, "sell": -1, "unknown": 0, "": 0}
-
-
-def to_units(text: str, unit: Decimal) -> int:
-    """`text` as a whole number of `unit`s; ValueError when it is not a number or not a multiple."""
-    try:
-        units = Decimal(text) / unit
-    except InvalidOperation:
-        raise ValueError("not a decimal number") from None
-    if units != units.to_integral_value():
-        raise ValueError(f"not a multiple of {unit}")
-    return int(units)
 
 
 def _rows(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
@@ -63,7 +51,7 @@ def read_tardis_book(
     path: Path, instrument: int, quarantine: Quarantine, *, tick_size: str, lot_size: str
 ) -> Iterator[Event]:
     """Canonical events for an incremental_book_L2 file, positions 1..n."""
-    tick, lot = Decimal(tick_size), Decimal(lot_size)
+    tick, lot = units_converter(tick_size), units_converter(lot_size)
     pending: list[Event] = []  # one update, held until the next row shows whether it ended
     in_snapshot = False
     position = 0
@@ -85,7 +73,7 @@ def read_tardis_book(
         try:
             ts = _times(row)
             side = _BOOK_SIDE[row["side"]]
-            price, qty = to_units(row["price"], tick), to_units(row["amount"], lot)
+            price, qty = tick(row["price"]), lot(row["amount"])
             snapshot = {"true": True, "false": False}[row["is_snapshot"]]
         except (KeyError, ValueError) as error:
             field = _bad_field(row, tick, lot)
@@ -121,15 +109,15 @@ def _close(update: list[Event]) -> Iterator[Event]:
         yield update[-1]._replace(flags=update[-1].flags | _LAST)
 
 
-def _bad_field(row: dict[str, str], tick: Decimal, lot: Decimal) -> str:
+def _bad_field(row: dict[str, str], tick: Callable[[str], int], lot: Callable[[str], int]) -> str:
     """The first field of a book or trade row that does not parse."""
     checks = [
         ("timestamp", lambda v: int(v)),
         ("local_timestamp", lambda v: int(v)),
         ("is_snapshot", lambda v: {"true": 1, "false": 0}[v]),
         ("side", lambda v: (_BOOK_SIDE | _TRADE_SIDE)[v]),
-        ("price", lambda v: to_units(v, tick)),
-        ("amount", lambda v: to_units(v, lot)),
+        ("price", tick),
+        ("amount", lot),
     ]
     for name, parse in checks:
         if name in row:
@@ -144,13 +132,13 @@ def read_tardis_trades(
     path: Path, instrument: int, quarantine: Quarantine, *, tick_size: str, lot_size: str
 ) -> Iterator[Event]:
     """Canonical TRADE events for a trades file, positions 1..n."""
-    tick, lot = Decimal(tick_size), Decimal(lot_size)
+    tick, lot = units_converter(tick_size), units_converter(lot_size)
     position = 0
     for line, row in _rows(path, ("timestamp", "local_timestamp", "id", "side", "price", "amount")):
         try:
             ts = _times(row)
             side = _TRADE_SIDE[row["side"]]
-            price, qty = to_units(row["price"], tick), to_units(row["amount"], lot)
+            price, qty = tick(row["price"]), lot(row["amount"])
         except (KeyError, ValueError) as error:
             field = _bad_field(row, tick, lot)
             quarantine.add(

@@ -17,9 +17,8 @@ from canonicalflow.data.normalize._binance import (
     SUPERSEDED,
     read_binance_batches,
     read_binance_stream,
-    to_units,
-    units_converter,
 )
+from canonicalflow.data.normalize._common import to_units, units_converter
 from canonicalflow.errors import DataError
 from canonicalflow.events import EVENT_SCHEMA, Event, EventKind, Flag, check_batch, iter_events
 

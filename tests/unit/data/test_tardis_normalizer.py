@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from canonicalflow.book import ASK, BID, L2Book, apply_l2
 from canonicalflow.data.normalize import Quarantine
-from canonicalflow.data.normalize._tardis import read_tardis_book, read_tardis_trades, to_units
+from canonicalflow.data.normalize._common import to_units
+from canonicalflow.data.normalize._tardis import read_tardis_book, read_tardis_trades
 from canonicalflow.errors import DataError
 from canonicalflow.events import EventKind, Flag
 
@@ -57,9 +57,9 @@ def test_a_snapshot_then_updates_rebuild_the_book(tmp_path: Path) -> None:
 
 
 def test_values_convert_exactly_or_are_quarantined(tmp_path: Path) -> None:
-    assert to_units("6421.5", Decimal("0.5")) == 12843
-    with pytest.raises(ValueError, match="not a multiple"):
-        to_units("6421.25", Decimal("0.5"))
+    assert to_units("6421.5", "0.5") == 12843
+    with pytest.raises(ValueError, match="not a whole multiple"):
+        to_units("6421.25", "0.5")
     path = _book_file(
         tmp_path, ["1000,1100,false,bid,100.25,10", "1000,1100,false,up,100,10", "x,1100,false,bid,100,10"]
     )

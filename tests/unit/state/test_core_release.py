@@ -21,6 +21,21 @@ def _filled_order(core: Core, coid: int, position: int, lots: int = 3) -> int:
     return position
 
 
+def _allowed(position: int, coid: int, command: int, qty: int) -> Event:
+    """Risk allowed `command` for `coid`: a buy of `qty` lots at 100."""
+    return Event(
+        position=position,
+        kind=int(EventKind.RISK_DECISION),
+        instrument=1,
+        client_order_id=coid,
+        command=command,
+        allowed=1,
+        side=1 if qty else 0,
+        price=100 if qty else 0,
+        qty=qty,
+    )
+
+
 def test_the_oldest_final_order_is_released_beyond_the_window() -> None:
     core = Core(synthetic_config().model_copy(update={"retained_final_orders": 2}))
     position = 1
@@ -68,47 +83,14 @@ def test_a_final_order_with_a_request_in_flight_waits_for_its_answer() -> None:
 
 def test_a_new_withdrawn_before_dispatch_leaves_nothing_behind() -> None:
     core = Core(synthetic_config())
-    core.apply(
-        Event(
-            position=1,
-            kind=int(EventKind.RISK_DECISION),
-            instrument=1,
-            client_order_id=9,
-            command=1,
-            allowed=1,
-            side=1,
-            price=100,
-            qty=1,
-        )
-    )
-    core.apply(
-        Event(
-            position=2,
-            kind=int(EventKind.RISK_DECISION),
-            instrument=1,
-            client_order_id=9,
-            command=3,
-            allowed=1,
-        )
-    )
+    core.apply(_allowed(1, coid=9, command=1, qty=1))
+    core.apply(_allowed(2, coid=9, command=3, qty=0))
     assert 9 not in core.keys and 9 not in core.key_instrument and 9 not in core.requests
 
 
 def test_a_dispatch_must_carry_what_risk_allowed() -> None:
     core = Core(synthetic_config())
-    core.apply(
-        Event(
-            position=1,
-            kind=int(EventKind.RISK_DECISION),
-            instrument=1,
-            client_order_id=4,
-            command=1,
-            allowed=1,
-            side=1,
-            price=100,
-            qty=2,
-        )
-    )
+    core.apply(_allowed(1, coid=4, command=1, qty=2))
     result = core.apply(
         Event(
             position=2,
