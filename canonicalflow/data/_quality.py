@@ -22,6 +22,7 @@ __all__ = ["QualityGate", "QualityReport"]
 _EXAMPLES = 20  # findings kept per check, for the report; every one is counted
 _LAST_IN_PACKET = int(Flag.LAST_IN_PACKET)
 _SNAPSHOT = int(Flag.SNAPSHOT)
+_FIRST_EXECUTION_KIND = int(EventKind.ACK)  # kinds below it are market data
 _ORDER_EVENTS = frozenset(
     int(k)
     for k in (EventKind.ORDER_ADD, EventKind.ORDER_MODIFY, EventKind.ORDER_CANCEL, EventKind.ORDER_FILL)
@@ -87,6 +88,7 @@ class QualityGate:
         self._books: dict[int, L3Book | L2Book] = {}
         self._last_exchange: dict[tuple[int, int, int], int] = {}  # channel -> latest ts_exchange
         self._last_receive: dict[int, int] = {}  # instrument -> latest ts_receive
+        self._last_sequence: dict[tuple[int, int, int], int] = {}  # channel -> latest venue sequence
         self._position = -1
         self._unreadable = False
         self.report = QualityReport(
@@ -116,14 +118,22 @@ class QualityGate:
         self._position = batch.column(0)[-1].as_py() if batch.num_rows else self._position
 
     def _check_order(self, ev: Event) -> None:
-        """Receive time never goes back for an instrument; exchange time never goes back within one
-        channel: a kind of event, snapshots apart (a venue's depth, quote and trade streams and its
-        REST snapshots stamp their own times, and a capture interleaves them)."""
+        """Receive time never goes back for an instrument; exchange time and the venue's sequence
+        number never go back within one channel: a kind of event, snapshots apart (a venue's depth,
+        quote and trade streams and its REST snapshots stamp their own times and numbers, and a
+        capture interleaves them). Gaps in a sequence need the venue's rules, so the normalizer
+        that knows them records FEED_GAP events, counted below."""
         channel = (ev.instrument, ev.kind, ev.flags & _SNAPSHOT)
         last = self._last_exchange.get(channel, ev.ts_exchange)
         if ev.ts_exchange < last:
             self._find("exchange_time_backwards", ev.position, f"{ev.ts_exchange} after {last}")
         self._last_exchange[channel] = max(last, ev.ts_exchange)
+        if ev.sequence and ev.kind < _FIRST_EXECUTION_KIND and not ev.flags & _SNAPSHOT:
+            # live market data with a venue sequence number (a snapshot lists orders in any order)
+            last = self._last_sequence.get(channel, ev.sequence)
+            if ev.sequence < last:
+                self._find("sequence_backwards", ev.position, f"{ev.sequence} after {last}")
+            self._last_sequence[channel] = max(last, ev.sequence)
         last = self._last_receive.get(ev.instrument, ev.ts_receive)
         if ev.ts_receive < last:
             self._find("receive_time_backwards", ev.position, f"{ev.ts_receive} after {last}")

@@ -109,3 +109,19 @@ def test_too_many_quarantined_rows_fail_the_dataset() -> None:
     gate = QualityGate(0, max_bad_row_fraction=0.01)
     gate.feed(to_record_batch([_ev(i, EventKind.TRADE, i, price=100) for i in range(1, 101)]))
     assert gate.finish(quarantined_rows=5).counts == {"bad_source_rows": 1}
+
+
+def test_a_venue_sequence_that_goes_back_is_a_finding_except_inside_a_snapshot() -> None:
+    events = [
+        _ev(1, EventKind.LEVEL_SET, 1, Flag.SNAPSHOT | LAST, side=1, price=99, qty=1, sequence=9),
+        _ev(
+            2, EventKind.LEVEL_SET, 1, Flag.SNAPSHOT | LAST, side=1, price=98, qty=1, sequence=3
+        ),  # any order
+        _ev(3, EventKind.LEVEL_SET, 2, side=1, price=99, qty=2, sequence=10),
+        _ev(4, EventKind.LEVEL_SET, 3, side=1, price=99, qty=3, sequence=10),  # repeats are fine (one packet)
+        _ev(5, EventKind.LEVEL_SET, 4, side=1, price=99, qty=4, sequence=7),
+    ]
+    gate = QualityGate(2)
+    gate.feed(to_record_batch(events))
+    report = gate.finish()
+    assert report.counts == {"sequence_backwards": 1} and report.examples["sequence_backwards"][0][0] == 5
