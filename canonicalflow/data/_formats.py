@@ -136,7 +136,7 @@ FORMATS: dict[str, Format] = {
         "databento-mbp",
         "1",
         2,
-        "Databento MBP-1, TBBO or MBP-10 (DBN): level changes and trades",
+        "Databento MBP-1, TBBO or MBP-10 (DBN or CSV): level changes and trades",
         _read_databento,
     ),
     "tardis-book": Format(

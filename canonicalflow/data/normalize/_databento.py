@@ -2,8 +2,10 @@
 
 Sources: DBN files (`.dbn`, `.dbn.zst`, read with `databento_dbn.DBNDecoder`, which reads across
 zstd frames and upgrades DBN v1/v2 to v3) holding MBO, MBP-1 (and TBBO), MBP-10 or trades records;
-and Databento MBO CSV (`.csv`, `.csv.gz`: a header naming the columns, prices as decimal strings,
-times as ISO 8601 UTC or integer nanoseconds).
+and Databento MBO, MBP-1 (and TBBO) and MBP-10 CSV (`.csv`, `.csv.gz`: a header naming the columns,
+prices as decimal strings, times as ISO 8601 UTC or integer nanoseconds). A CSV header naming
+`bid_px_00` makes it MBP; the rows then go through the same level differ as DBN MBP records, so an
+MBP CSV and the DBN file it was written from give the same events.
 
 Prices become integer ticks of `tick_size` (a decimal string such as "0.25") by integer arithmetic
 only: DBN prices are int64 nanounits (1e-9); CSV prices are read with `Decimal`. A price that is
@@ -36,6 +38,7 @@ is the T's TRADE. The book thus changes exactly where and by what Databento's bo
 | action T | first a TRADE, side = the aggressor's |
 | action R | first a BOOK_CLEAR; the record's levels are then set on the empty book |
 | trades schema (MBP-0) | TRADE |
+| MBP-1 / MBP-10 CSV row (rtype 1 or 10) | as the DBN record; empty `bid/ask_px_NN` or 0 lots: an empty level |
 
 An MBP record is the whole visible book after its event, so the last event made from each record
 is flagged LAST_IN_PACKET. The price-level book built from MBP-N holds exactly the N levels shown:
@@ -54,11 +57,14 @@ quarantine with the file, its 1-based CSV line (DBN: record number), the field a
 
 Speed: MBO records are converted column-wise (DBN records by their raw bytes, which the decoder
 gives for each record), so only F fills and the C/M records of filled orders are looked at one by
-one. MBP records are compared level by level in Python.
+one. MBP records are compared level by level in Python (a side equal to the last one shown is
+skipped); an MBP CSV row's level fields are read in one go (all sizes checked at once, prices from a
+cache), and a row repeating its instrument's last level fields is not read again.
 
 Layout: this module is the public API; `_databento_codes` holds the code tables and tick arithmetic,
 `_databento_mbo` the MBO core and packet-end handling, `_databento_mbp` the MBP level diffing,
-`_databento_dbn` DBN decoding and `_databento_csv` CSV parsing.
+`_databento_dbn` DBN decoding, `_databento_csv` MBO CSV parsing and `_databento_mbp_csv` MBP CSV
+parsing.
 """
 
 from __future__ import annotations
@@ -70,13 +76,21 @@ import pyarrow as pa
 
 from canonicalflow.data.normalize._common import Quarantine, event_batch
 from canonicalflow.data.normalize._databento_codes import price_ticks, tick_nanos
-from canonicalflow.data.normalize._databento_csv import CSV_COLUMNS, _csv_chunks
+from canonicalflow.data.normalize._databento_csv import CSV_COLUMNS, _csv_chunks, _csv_header
 from canonicalflow.data.normalize._databento_dbn import _dbn_chunks
 from canonicalflow.data.normalize._databento_mbo import _released, _rows
+from canonicalflow.data.normalize._databento_mbp_csv import MBP_CSV_COLUMNS, _mbp_csv_chunks
 from canonicalflow.errors import DataError
 from canonicalflow.events import Event, iter_events
 
-__all__ = ["CSV_COLUMNS", "databento_events", "price_ticks", "read_databento", "tick_nanos"]
+__all__ = [
+    "CSV_COLUMNS",
+    "MBP_CSV_COLUMNS",
+    "databento_events",
+    "price_ticks",
+    "read_databento",
+    "tick_nanos",
+]
 
 
 def read_databento(
@@ -88,14 +102,19 @@ def read_databento(
     first_position: int = 1,
     batch_size: int = 1 << 16,
 ) -> Iterator[pa.RecordBatch]:
-    """Canonical events of a Databento DBN or MBO CSV file in Arrow batches of at most `batch_size` rows."""
+    """Canonical events of a Databento DBN, MBO CSV or MBP CSV file in Arrow batches of at most
+    `batch_size` rows. A CSV file whose header names `bid_px_00` is read as MBP, any other as MBO."""
     path = Path(path)
     tick = tick_nanos(tick_size)
     name = path.name.lower()
     if name.endswith((".dbn", ".dbn.zst")):
         chunks = _dbn_chunks(path, tick, instrument, quarantine)
     elif name.endswith((".csv", ".csv.gz")):
-        chunks = _csv_chunks(path, tick, instrument, quarantine, batch_size)
+        header = _csv_header(path)
+        if header is not None and "bid_px_00" in header:  # MBP-1 or MBP-10: levels, not orders
+            chunks = _mbp_csv_chunks(path, tick, instrument, quarantine, batch_size)
+        else:
+            chunks = _csv_chunks(path, tick, instrument, quarantine, batch_size)
     else:
         raise DataError(f"{path}: not a Databento file this reads (.dbn, .dbn.zst, .csv, .csv.gz)")
     position = first_position
@@ -117,6 +136,6 @@ def databento_events(
     *,
     first_position: int = 1,
 ) -> Iterator[Event]:
-    """Canonical events of a Databento DBN or MBO CSV file, one Event at a time."""
+    """Canonical events of a Databento DBN, MBO CSV or MBP CSV file, one Event at a time."""
     for batch in read_databento(path, tick_size, instrument, quarantine, first_position=first_position):
         yield from iter_events(batch)

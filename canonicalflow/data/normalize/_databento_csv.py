@@ -1,6 +1,7 @@
 """Databento MBO CSV files (`.csv`, `.csv.gz`) to canonical chunks.
 
 Checks rows one by one (a bad row is quarantined with its line) into records for the MBO core.
+Also what the MBP CSV reader shares: opening plain or gzip text, the header, times.
 """
 
 from __future__ import annotations
@@ -84,6 +85,15 @@ def _open_text(path: Path) -> IO[str]:
     if path.name.lower().endswith(".gz"):
         return gzip.open(path, "rt", newline="", encoding="utf-8")
     return path.open("r", newline="", encoding="utf-8")
+
+
+def _csv_header(path: Path) -> list[str] | None:
+    """The header row of a CSV file, None when the file is empty: it says MBO or MBP."""
+    try:
+        with _open_text(path) as text:
+            return next(csv.reader(text), None)
+    except (OSError, EOFError, UnicodeDecodeError, csv.Error) as error:
+        raise DataError(f"{path}: cannot read as CSV: {error}") from None
 
 
 def _csv_chunks(
@@ -177,10 +187,12 @@ class _CsvRow:
             or (not text and action in _NEEDS_PRICE)
             or not (digits.isascii() and digits.isdigit())
             or max(len(size), len(order_id), len(sequence), len(venue)) > 18
-            or len(flags) > 3
+            or not 0 < len(flags) < 4
+            or "" in (size, order_id, sequence, venue)
             or int(flags) > 255
             or ts_event is None
             or ts_recv is None
+            or max(ts_event, ts_recv) > _INT64_MAX
         ):
             return self._diagnose(row)
         ours = self._instrument if isinstance(self._instrument, int) else self._instrument.get(int(venue))
