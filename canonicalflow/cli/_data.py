@@ -115,7 +115,12 @@ def _run(store: Store, request: IngestRequest) -> None:
     click.echo(f"path           {result.path}")
 
 
-@data.command("ingest")
+def _formats_help() -> str:
+    """The formats and their files, for --help (\\b keeps click from rewrapping the list)."""
+    return "\b\nFormats:\n" + "\n".join(f"  {name:<14} {fmt.help}" for name, fmt in sorted(FORMATS.items()))
+
+
+@data.command("ingest", epilog=_formats_help())
 @_request_options
 @_store_option(exists=False)
 @click.option(
@@ -136,7 +141,7 @@ def ingest_command(format: str, paths: tuple[Path, ...], venue: str, symbol: str
     )
 
 
-@data.command("validate")
+@data.command("validate", epilog=_formats_help())
 @_request_options
 def validate_command(format: str, paths: tuple[Path, ...], venue: str, symbol: str, instrument_id: int, tick_size: str,
                      lot_size: str, start: str | None, end: str | None) -> None:  # fmt: skip

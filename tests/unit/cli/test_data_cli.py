@@ -81,3 +81,4 @@ def test_help_explains_each_command() -> None:
         result = _run(command, "--help")
         assert result.returncode == 0 and "Usage:" in result.stdout
     assert "hive_partitioning" in _run("--help").stdout
+    assert "databento-mbo" in _run("ingest", "--help").stdout  # every format, with its files
