@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
 from canonicalflow.book._l2 import L2Book
-from canonicalflow.book._l3 import L3Book
+from canonicalflow.book._l3 import ASK, BID, L3Book
 from canonicalflow.events import Event, EventKind, Flag
 
 __all__ = ["BookFinding", "apply_l2", "apply_l3", "replay_books"]
@@ -34,6 +34,8 @@ def apply_l3(book: L3Book, ev: Event) -> str | None:
     if kind == EventKind.ORDER_MODIFY:
         return book.modify(ev.order_id, ev.side, ev.price, ev.qty)
     if kind == EventKind.LEVEL_SET:
+        if ev.side not in (BID, ASK) or ev.qty < 0:
+            return "bad_side" if ev.side not in (BID, ASK) else "bad_size"
         if ev.flags & _SNAPSHOT:  # authoritative: whatever orders were known there are superseded
             book.forget_level(ev.side, ev.price)
         return book.set_level(ev.side, ev.price, ev.qty)

@@ -92,8 +92,8 @@ class L3Book:
         where = self.orders.get(order_id)
         if where is None:
             return "unknown_order"
-        if qty <= 0:
-            return "bad_size"
+        if qty <= 0 or side not in self._sides:
+            return "bad_size" if qty <= 0 else "bad_side"
         old_side, old_price = where
         level = self._sides[old_side][old_side * -old_price]
         held = level.orders[order_id]
@@ -122,7 +122,7 @@ class L3Book:
 
     def forget_level(self, side: int, price: int) -> None:
         """Drop a level and its orders: a feed that shows only the top levels lost sight of it."""
-        level = self._sides[side].pop(side * -price, None)
+        level = self._sides[side].pop(side * -price, None) if side in self._sides else None
         for order_id in level.orders if level else ():
             del self.orders[order_id]
 

@@ -22,7 +22,9 @@ __all__ = ["MergeOrder", "feed"]
 
 class MergeOrder(Enum):
     RECEIVE_TIME = "receive"  # ts_receive, then dataset order, then position: what Live sees
-    EXCHANGE_TIME = "exchange"  # ts_exchange, then dataset order, then position
+    # ts_exchange, then dataset order, then position. A merge, not a sort: each file must already be
+    # in exchange-time order (a capture of several venue channels may not be; use RECEIVE_TIME).
+    EXCHANGE_TIME = "exchange"
 
 
 def _read(path: Path, batch_rows: int) -> Iterator[Event]:

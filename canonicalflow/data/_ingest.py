@@ -93,15 +93,18 @@ def ingest(
         SourceFile(path=str(p), sha256=sha256_of(p), bytes=p.stat().st_size) for p in request.paths
     )
 
-    for manifest in store.manifests(all_versions=True):
-        if (manifest.sources, manifest.format, manifest.normalizer_version) == (
-            sources,
-            fmt.name,
-            fmt.version,
-        ) and (
+    # The same files, read the same way into the same units: the version that has them already.
+    wanted = (sources, fmt.name, fmt.version, request.venue, request.instrument)
+    units = (request.instrument_id, request.tick_size, request.lot_size)
+    for manifest in store.manifests(all_versions=True) if request.declared is None else ():
+        held = (
+            manifest.sources,
+            manifest.format,
+            manifest.normalizer_version,
             manifest.venue,
             manifest.instrument,
-        ) == (request.venue, request.instrument):
+        )
+        if held == wanted and (manifest.instrument_id, manifest.tick_size, manifest.lot_size) == units:
             path = store.version_dir(manifest.dataset, manifest.version)
             report = QualityReport(**store.quality(manifest.dataset, manifest.version))
             return IngestResult("Promoted", manifest.dataset, manifest.version, report, path, reused=True)
@@ -117,8 +120,8 @@ def ingest(
                 gate.feed(batch)
                 writer.write_batch(batch)
                 progress(gate.report.rows)
-    except DataError:
-        shutil.rmtree(staged, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staged, ignore_errors=True)  # nothing half-written stays behind
         raise
     report = gate.finish(len(quarantine.rows))
     if quarantine.rows:

@@ -106,8 +106,8 @@ class QualityGate:
             return
         report = self.report
         for ev in iter_events(batch):
-            if not report.rows:
-                report.first_ts = ev.ts_exchange
+            if ev.ts_exchange and (not report.first_ts or ev.ts_exchange < report.first_ts):
+                report.first_ts = ev.ts_exchange  # the earliest known time (0 means the venue gave none)
             report.rows += 1
             report.last_ts = max(report.last_ts, ev.ts_exchange)
             self._check_order(ev)

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
 from canonicalflow._generated import execution_control_kernel as ec
-from canonicalflow.events import Event, EventKind
+from canonicalflow.events import Event, EventKind, Flag
 from canonicalflow.state import Core, StepResult
 
 __all__ = ["Decide", "Intent", "RiskCheck", "Sequencer"]
@@ -45,6 +45,7 @@ Decide = Callable[[Core, Event, StepResult], Iterable[Intent]]  # after each eve
 
 
 _IDLE_KEY = ec.initial()
+_BAD_RECEIVE_TS = int(Flag.BAD_RECEIVE_TS)
 
 
 def _no_intents(core: Core, ev: Event, step: StepResult) -> Iterable[Intent]:
@@ -75,7 +76,8 @@ class Sequencer:
 
     def feed(self, ev: Event) -> StepResult:
         """Apply one input (its position is assigned here), then everything it sets in motion."""
-        self.advance_to(ev.ts_receive)
+        if not ev.flags & _BAD_RECEIVE_TS:  # a receive time known to be wrong moves no clock
+            self.advance_to(ev.ts_receive)
         ev, result = self._apply(ev)
         self._after(ev, result)
         return result

@@ -70,7 +70,8 @@ _DISPATCH_ORDER = {
     ec.SLOT_NEW: 2,
 }  # CANCEL first, then REPLACE, then NEW
 
-_COMMAND_EVENT = {1: ec.E_SUBMIT_NEW, 2: ec.E_SUBMIT_REPLACE, 3: ec.E_SUBMIT_CANCEL}  # Event.command
+_NEW = 1  # Event.command: 1 NEW, 2 REPLACE, 3 CANCEL
+_COMMAND_EVENT = {_NEW: ec.E_SUBMIT_NEW, 2: ec.E_SUBMIT_REPLACE, 3: ec.E_SUBMIT_CANCEL}
 _IDLE_KEY = ec.initial()
 _BAD_RECEIVE_TS = int(Flag.BAD_RECEIVE_TS)  # a plain int: enum arithmetic costs on every event
 _FINAL_ORDER_STATES = frozenset({order.S_FILLED}) | order.TERMINAL_STATES
@@ -368,7 +369,8 @@ class Core:
             return
         idle = (coid for coid in self.final_orders if self.keys[coid].state == ec.S_IDLE)
         for coid in list(islice(idle, excess)):  # oldest first; usually the very first one
-            self._step_key(coid, ec.E_RETIRE, 0, changes)
+            if not self._step_key(coid, ec.E_RETIRE, 0, changes):
+                continue  # refused (recorded): the key is not free to go yet
             del self.final_orders[coid]
             for domain in (self.orders, self.order_fills, self.keys, self.key_instrument, self.requests):
                 domain.pop(coid, None)
@@ -410,10 +412,16 @@ class Core:
         changes.append(("risk", ev.intent_id, coid, ev.command, ev.allowed, ev.reason))
         if not ev.allowed:
             return
-        if coid not in self.key_instrument:
+        accepted = self._step_key(coid, _COMMAND_EVENT[ev.command], 0, changes)
+        names_instrument = ev.command == _NEW or coid not in self.key_instrument  # only a NEW names it anew
+        if (
+            accepted
+            and coid in self.keys
+            and names_instrument
+            and self.key_instrument.get(coid) != ev.instrument
+        ):
             self.key_instrument[coid] = ev.instrument
             changes.append(("key_instrument", coid, ev.instrument))
-        accepted = self._step_key(coid, _COMMAND_EVENT[ev.command], 0, changes)
         if accepted and self.keys.get(coid, _IDLE_KEY).queued != ec.SLOT_EMPTY:
             self.requests[coid] = (ev.intent_id, ev.side, ev.price, ev.qty)  # now the queued request
             changes.append(("request", coid, *self.requests[coid]))
@@ -441,7 +449,9 @@ class Core:
             or self.keys.get(coid, _IDLE_KEY).inflight == ec.SLOT_EMPTY
         ):
             return  # refused, or a stale command dropped without sending anything
-        if queued == ec.SLOT_NEW:
+        if queued == ec.SLOT_NEW:  # a fresh order, even for a client order id used before
+            self.final_orders.pop(coid, None)
+            self.order_fills.pop(coid, None)
             self.orders[coid] = order.initial(ev.qty)
             changes.append(("order", coid, *self.orders[coid]))
         elif coid in self.orders:

@@ -45,14 +45,20 @@ _DECODERS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
 }
 
 
+_ORDERED = frozenset({"final_orders"})  # oldest first: the order decides which order is released next
+
+
 def encode_snapshot(snapshot: dict, config_fingerprint: str) -> str:
     """Canonical JSON (sorted keys, no whitespace): the same snapshot always gives the same text."""
-    domains = {}
+    domains: dict[str, list] = {}
     for name in Core._DOMAINS:
         items = snapshot[name].items()
         if name == "order_fills":
             items = ((coid, sorted(fills.items())) for coid, fills in items)
-        domains[name] = sorted([key, value] for key, value in items)
+        if name in _ORDERED:
+            domains[name] = [[key, value] for key, value in items]  # the order is State: keep it
+        else:
+            domains[name] = sorted([key, value] for key, value in items)
     body = {
         "format": FORMAT,
         "config_fingerprint": config_fingerprint,

@@ -8,7 +8,9 @@ previous row, not at the message's price) is set from the row, and a level the r
 inside the shown range but the row does not show (it emptied while out of sight) is set to 0.
 Both are LEVEL_SET events flagged SNAPSHOT, meaning authoritative: an order-level book replaces
 the level's content (its orders are unknown). Levels in sight are never touched, so every message
-is still checked against the next row. The first row seeds the book after message 1.
+is still checked against the next row. The first row seeds the book after message 1; after a
+message row that was quarantined, the next row is read whole again, the same way. Rows pair
+with messages by the message's row number (its `sequence`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from canonicalflow.book import ASK, BID, L3Book, apply_l3
+from canonicalflow.errors import DataError
 from canonicalflow.events import Event, EventKind, Flag
 
 __all__ = ["with_lobster_window"]
@@ -42,8 +45,15 @@ def with_lobster_window(events: Iterable[Event], rows: Iterable[Row], levels: in
     book = L3Book()
     previous: dict[int, dict[int, int]] | None = None
     position = 0
-    for ev, row in zip(events, rows, strict=True):
+    numbered = enumerate(rows, 1)
+    for ev in events:
         apply_l3(book, ev)
+        line, row = next(numbered, (0, []))
+        while line and line < ev.sequence:  # the messages between were quarantined:
+            previous = None  # what they did is unknown, so every level is read from the row again
+            line, row = next(numbered, (0, []))
+        if line != ev.sequence:
+            raise DataError(f"LOBSTER orderbook file ends before message row {ev.sequence}")
         shown = {BID: _shown(row, BID), ASK: _shown(row, ASK)}
         settings = _settings(book, ev, previous, shown, levels)
         position += 1

@@ -75,10 +75,16 @@ def read_tardis_book(
             side = _BOOK_SIDE[row["side"]]
             price, qty = tick(row["price"]), lot(row["amount"])
             snapshot = {"true": True, "false": False}[row["is_snapshot"]]
-        except (KeyError, ValueError) as error:
+        except (KeyError, ValueError, TypeError) as error:  # TypeError: a short line's missing fields
             field = _bad_field(row, tick, lot)
             quarantine.add(
-                Quarantined(str(path), line, field, str(error) or "not a known value", ",".join(row.values()))
+                Quarantined(
+                    str(path),
+                    line,
+                    field,
+                    str(error) or "not a known value",
+                    ",".join(v or "" for v in row.values() if isinstance(v, str | None)),
+                )
             )
             continue
         if pending and (snapshot != in_snapshot or (pending[-1].ts_exchange, pending[-1].ts_receive) != ts):
@@ -139,10 +145,16 @@ def read_tardis_trades(
             ts = _times(row)
             side = _TRADE_SIDE[row["side"]]
             price, qty = tick(row["price"]), lot(row["amount"])
-        except (KeyError, ValueError) as error:
+        except (KeyError, ValueError, TypeError) as error:  # TypeError: a short line's missing fields
             field = _bad_field(row, tick, lot)
             quarantine.add(
-                Quarantined(str(path), line, field, str(error) or "not a known value", ",".join(row.values()))
+                Quarantined(
+                    str(path),
+                    line,
+                    field,
+                    str(error) or "not a known value",
+                    ",".join(v or "" for v in row.values() if isinstance(v, str | None)),
+                )
             )
             continue
         position += 1

@@ -167,3 +167,13 @@ def test_an_l2_book_sets_and_removes_levels() -> None:
     book.set_level(BID, 101, 0)
     assert book.best(BID) == (100, 5, 0) and not book.crossed()
     assert book.set_level(BID, 100, -1) == "bad_size" and book.qty_at(BID, 100) == 5
+
+
+def test_updates_with_a_bad_side_are_findings_that_change_nothing() -> None:
+    book = L3Book()
+    book.add(1, BID, 100, 5)
+    assert book.modify(1, 0, 100, 10) == "bad_side" and book.best(BID) == (100, 5, 1)
+    snapshot = _ev(2, EventKind.LEVEL_SET, Flag.SNAPSHOT | Flag.LAST_IN_PACKET, side=0, price=100, qty=3)
+    findings: list[BookFinding] = []
+    list(replay_books([snapshot], findings=findings))
+    assert findings == [BookFinding(2, 1, "bad_side")]

@@ -148,3 +148,20 @@ def test_an_unknown_dataset_or_format_is_a_clear_error(tmp_path: Path) -> None:
         Store(tmp_path).manifest("a/b/c")
     with pytest.raises(DataError, match="unknown format"):
         ingest(Store(tmp_path), _request((tmp_path,), format="nope"))
+
+
+def test_a_quarantined_message_row_does_not_shift_the_orderbook_rows(tmp_path: Path) -> None:
+    messages = [*MESSAGES[:3], "34200.500000000,4,3,two,1000100,-1", *MESSAGES[4:]]
+    store = Store(tmp_path / "store")
+    result = ingest(store, _request(_lobster_pair(tmp_path, messages), waive=True))
+    assert result.state == "Promoted" and result.report.quarantined_rows == 1
+    assert "book_unknown_order" not in result.report.counts and "crossed_book" not in result.report.counts
+    assert not any((tmp_path / "store" / "_staging").iterdir())
+
+
+def test_other_units_make_a_new_version_not_a_reuse(tmp_path: Path) -> None:
+    store = Store(tmp_path / "store")
+    paths = _lobster_pair(tmp_path)
+    first = ingest(store, _request(paths))
+    other = ingest(store, _request(paths, tick_size="0.01"))
+    assert not other.reused and other.version == first.version + 1

@@ -61,11 +61,22 @@ def test_values_convert_exactly_or_are_quarantined(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="not a whole multiple"):
         to_units("6421.25", "0.5")
     path = _book_file(
-        tmp_path, ["1000,1100,false,bid,100.25,10", "1000,1100,false,up,100,10", "x,1100,false,bid,100,10"]
-    )
+        tmp_path,
+        [
+            "1000,1100,false,bid,100.25,10",
+            "1000,1100,false,up,100,10",
+            "x,1100,false,bid,100,10",
+            "1000,1100,false",
+        ],
+    )  # the last line is cut short
     quarantine = Quarantine()
     assert list(read_tardis_book(path, 1, quarantine, tick_size="0.5", lot_size="10")) == []
-    assert [(q.row, q.field) for q in quarantine.rows] == [(2, "price"), (3, "side"), (4, "timestamp")]
+    assert [(q.row, q.field) for q in quarantine.rows] == [
+        (2, "price"),
+        (3, "side"),
+        (4, "timestamp"),
+        (5, "side"),
+    ]
     with pytest.raises(DataError, match=r"X\.csv:2: field 'price'"):
         list(read_tardis_book(path, 1, Quarantine(strict=True), tick_size="0.5", lot_size="10"))
 

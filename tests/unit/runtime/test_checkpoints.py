@@ -63,7 +63,9 @@ def test_a_snapshot_survives_its_json_round_trip(length: int, seed: int) -> None
         core.apply(ev)
     snapshot = core.snapshot()
     text = encode_snapshot(snapshot, config.fingerprint)
-    assert decode_snapshot(text, config.fingerprint, "test") == snapshot
+    decoded = decode_snapshot(text, config.fingerprint, "test")
+    assert decoded == snapshot
+    assert list(decoded["final_orders"]) == list(snapshot["final_orders"])  # oldest first: the order is State
     assert encode_snapshot(decode_snapshot(text, config.fingerprint, "test"), config.fingerprint) == text
 
 

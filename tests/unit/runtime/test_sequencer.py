@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from itertools import pairwise
 
 from canonicalflow.config import CoreConfig, Instrument, RateLimit
-from canonicalflow.events import Event, EventKind
+from canonicalflow.events import Event, EventKind, Flag
 from canonicalflow.runtime import Intent, Sequencer
 from canonicalflow.state import Core, StepResult
 
@@ -121,3 +121,21 @@ def test_a_venue_answer_frees_the_key_for_the_next_command() -> None:
     )
     assert sequencer.feed(ack).rejections == ()
     assert not core.dispatchable() and core.keys[sent[0].client_order_id].live
+
+
+def test_a_receive_time_known_to_be_wrong_fires_no_wakeup() -> None:
+    recorded, _, _ = _run([*_inputs()[:5]])
+    bad = Event(
+        kind=int(EventKind.TRADE),
+        ts_receive=10**18,
+        flags=int(Flag.BAD_RECEIVE_TS),
+        instrument=1,
+        price=1,
+        qty=1,
+    )
+    core = Core(CONFIG)
+    sequencer = Sequencer(core, (kept := []).append, _risk, _one_new_per_quote)
+    for ev in [*_inputs()[:5], bad]:
+        sequencer.feed(ev)
+    assert [EventKind(e.kind).name for e in kept] == [EventKind(e.kind).name for e in recorded] + ["TRADE"]
+    assert core.now < T0 + 10**12  # neither the clock nor the held-back commands jumped ahead

@@ -114,3 +114,35 @@ def test_state_stays_bounded_on_a_long_stream() -> None:
         core.apply(ev)
     assert len(core.final_orders) <= 50
     assert len(core.orders) < 200 and len(core.keys) < 200 and len(core.order_fills) < 200
+
+
+def test_a_client_order_id_used_again_starts_a_fresh_order_that_is_never_released_while_live() -> None:
+    core = Core(synthetic_config().model_copy(update={"retained_final_orders": 0}))
+    position = _filled_order(core, 1, 1)  # released at once: the window is empty
+    position = _filled_order(core, 2, position)
+    for kind, fields in (
+        (EventKind.RISK_DECISION, {"command": 1, "allowed": 1, "side": 1, "price": 100, "qty": 4}),
+        (EventKind.DISPATCH, {"command": 1, "side": 1, "price": 100, "qty": 4}),
+        (EventKind.ACK, {}),
+    ):
+        core.apply(Event(position=position, kind=int(kind), instrument=1, client_order_id=2, **fields))
+        position += 1
+    position = _filled_order(core, 3, position)  # another order goes final: releasing runs again
+    assert 2 in core.orders and core.keys[2].live and 2 not in core.final_orders
+
+
+def test_a_refused_command_names_no_instrument() -> None:
+    core = Core(synthetic_config())
+    core.apply(
+        Event(
+            position=1,
+            kind=int(EventKind.RISK_DECISION),
+            instrument=2,
+            client_order_id=5,
+            command=3,
+            allowed=1,
+        )
+    )
+    assert 5 not in core.key_instrument  # a CANCEL for nothing: refused, and State did not grow
+    core.apply(_allowed(2, coid=5, command=1, qty=1))
+    assert core.key_instrument[5] == 1 and core.scopes(5) == [1]
