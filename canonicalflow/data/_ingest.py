@@ -88,6 +88,7 @@ def ingest(
     if fmt is None:
         raise DataError(f"unknown format {request.format!r}; one of: {', '.join(sorted(FORMATS))}")
     check_paths(request.paths)
+    Store.dataset_id(request.venue, request.instrument, "")  # refuse unusable names before any work
     machine = _Lifecycle()
     sources = tuple(
         SourceFile(path=str(p), sha256=sha256_of(p), bytes=p.stat().st_size) for p in request.paths

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import stat
 import tempfile
 from collections.abc import Iterator
@@ -45,6 +44,11 @@ class Store:
     # ---------------------------------------------------------------- layout
     @staticmethod
     def dataset_id(venue: str, instrument: str, date: str) -> str:
+        for what, name in (("venue", venue), ("instrument", instrument)):
+            if not name or "/" in name or "=" in name or name.startswith("."):
+                raise DataError(
+                    f"{what} {name!r} cannot name a directory: use letters, digits, '-', '_' or '.'"
+                )
         return f"{venue}/{instrument}/{date}"
 
     def dataset_dir(self, dataset: str) -> Path:
@@ -61,9 +65,8 @@ class Store:
         directory = self.dataset_dir(dataset)
         if not directory.is_dir():
             return []
-        return sorted(
-            int(p.name.split("=", 1)[1]) for p in directory.glob("version=*") if (p / MANIFEST_FILE).exists()
-        )
+        names = (p.name.split("=", 1)[1] for p in directory.glob("version=*") if (p / MANIFEST_FILE).exists())
+        return sorted(int(name) for name in names if name.isdigit())
 
     # --------------------------------------------------------------- writing
     def staging(self) -> Path:
@@ -85,10 +88,9 @@ class Store:
 
     def hold(self, staged: Path, dataset: str, state: str) -> Path:
         """Keep a dataset the checks held back (quarantined, incomplete, rejected) where a person finds it."""
-        target = self.root / "_held" / dataset.replace("/", "__") / state
-        if target.exists():
-            shutil.rmtree(target)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        attempts = self.root / "_held" / dataset.replace("/", "__")
+        attempts.mkdir(parents=True, exist_ok=True)
+        target = attempts / f"{state}-{len(list(attempts.iterdir())) + 1}"  # every attempt is kept
         os.replace(staged, target)
         if (target / DATA_FILE).exists():  # renamed, so a glob over the store never reads held data
             os.replace(target / DATA_FILE, target / HELD_DATA_FILE)

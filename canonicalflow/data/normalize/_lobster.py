@@ -21,6 +21,7 @@ flagged LAST_IN_PACKET. LOBSTER has no receive time: it is set to the exchange t
 from __future__ import annotations
 
 import datetime
+import gzip
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,7 +41,7 @@ MESSAGE_COLUMNS = ("time", "type", "order_id", "size", "price", "direction")
 _NAME = re.compile(
     r"(?P<ticker>[A-Za-z.]+)_(?P<date>\d{4}-\d{2}-\d{2})_\d+_\d+_(?:message|orderbook)_(?P<levels>\d+)"
 )
-_INT = r"^-?[0-9]+$"
+_INT = r"^-?[0-9]{1,18}$"  # fits in int64
 _TIME = r"^(?P<s>[0-9]+)(?:\.(?P<f>[0-9]{1,9}))?$"
 _KIND_OF_TYPE = pa.array(
     [
@@ -79,6 +80,16 @@ def _open(path: Path, columns: list[str], block_size: int) -> pacsv.CSVStreaming
     )
 
 
+def _malformed_line(path: Path, fields: int) -> str:
+    """Where a file stops being CSV of `fields` fields: found again line by line, to name the line."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt") as f:  # type: ignore[operator]
+        for line, text in enumerate(f, 1):
+            if text.count(",") != fields - 1:
+                return f"{path}:{line}: {text.count(',') + 1} fields, not {fields} ({text.strip()[:80]!r})"
+    return f"{path}: not a readable CSV file"
+
+
 def read_lobster_messages(
     path: Path,
     instrument: int,
@@ -96,9 +107,17 @@ def read_lobster_messages(
     row = 0
     try:
         reader = _open(path, list(MESSAGE_COLUMNS), block_size)
-    except (pa.ArrowInvalid, OSError) as error:
-        raise DataError(f"{path}: cannot read as CSV: {error}") from None
-    for raw in reader:
+    except pa.ArrowInvalid:
+        raise DataError(_malformed_line(path, len(MESSAGE_COLUMNS))) from None
+    except OSError as error:
+        raise DataError(f"{path}: cannot read: {error}") from None
+    while True:
+        try:
+            raw = reader.read_next_batch()
+        except StopIteration:
+            return
+        except pa.ArrowInvalid:  # a line with the wrong number of fields: the file is not what it claims
+            raise DataError(_malformed_line(path, len(MESSAGE_COLUMNS))) from None
         first_row = row + 1
         row += raw.num_rows
         yield from _convert(path, raw, first_row, instrument, midnight, quarantine)

@@ -165,3 +165,15 @@ def test_other_units_make_a_new_version_not_a_reuse(tmp_path: Path) -> None:
     first = ingest(store, _request(paths))
     other = ingest(store, _request(paths, tick_size="0.01"))
     assert not other.reused and other.version == first.version + 1
+
+
+def test_a_line_with_the_wrong_number_of_fields_is_an_error_naming_the_line(tmp_path: Path) -> None:
+    message_file, _ = _lobster_pair(tmp_path, [MESSAGES[0], "34200.2,1,2", *MESSAGES[2:]])
+    with pytest.raises(DataError, match=r"message_2\.csv\.gz:2: 3 fields, not 6"):
+        list(read_lobster_messages(message_file, 1, Quarantine()))
+
+
+def test_names_that_cannot_be_directories_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="cannot name a directory"):
+        ingest(Store(tmp_path / "s"), _request(_lobster_pair(tmp_path), instrument="XBT/USD"))
+    assert not (tmp_path / "s").exists()  # refused before anything was written
