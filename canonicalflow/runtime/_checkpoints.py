@@ -28,12 +28,15 @@ def _path(journal: Path, position: int) -> Path:
 
 
 def save_checkpoint(journal: Path, core: Core) -> Path:
-    """Write the Core's snapshot at its position; atomic, so a crash leaves no half file."""
+    """Write the Core's snapshot at its position; fsynced and renamed, so a crash leaves no half file."""
     text = encode_snapshot(core.snapshot(), core.config.fingerprint)
     path = _path(journal, core.position)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial")
-    partial.write_text(f"{text}\n{hashlib.sha256(text.encode()).hexdigest()}\n")
+    with partial.open("w") as f:
+        f.write(f"{text}\n{hashlib.sha256(text.encode()).hexdigest()}\n")
+        f.flush()
+        os.fsync(f.fileno())  # on disk before it takes the real name
     os.replace(partial, path)
     return path
 
