@@ -10,6 +10,18 @@ import pytest
 from codegen.pipeline import Project
 
 REPO = Project.locate().root
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real third-party market data in ../shared/data; the test skips, saying so, when it is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(
+            f"real market data not found at {SHARED_DATA}: these tests need ../shared/data "
+            "beside the checkout (present in CI, absent from a plain clone)"
+        )
+    return SHARED_DATA
 
 
 @pytest.fixture

@@ -26,23 +26,13 @@ from canonicalflow.data.normalize._databento_codes import (
     _tick_text,
     price_ticks,
 )
-from canonicalflow.data.normalize._databento_csv import _open_text, _Times
+from canonicalflow.data.normalize._databento_csv import CSV_COLUMNS, _open_text, _Times
 from canonicalflow.data.normalize._databento_mbo import _Chunk
 from canonicalflow.data.normalize._databento_mbp import Shown, _Levels
 from canonicalflow.errors import DataError
 
-# The MBP CSV columns read besides the levels.
-MBP_CSV_COLUMNS = (
-    "ts_recv",
-    "ts_event",
-    "instrument_id",
-    "action",
-    "side",
-    "price",
-    "size",
-    "flags",
-    "sequence",
-)
+# The MBP CSV columns read besides the levels: the MBO ones but the order id.
+MBP_CSV_COLUMNS = tuple(name for name in CSV_COLUMNS if name != "order_id")
 _LEVEL_COLUMN = re.compile(r"(?:bid|ask)_(?:px|sz|ct)_([0-9]{2})")
 _RTYPES = ("1", "10")  # MBP-1 (and TBBO), MBP-10
 _QUAD = (("bid", "px"), ("bid", "sz"), ("ask", "px"), ("ask", "sz"))

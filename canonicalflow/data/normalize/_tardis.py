@@ -76,16 +76,7 @@ def read_tardis_book(
             price, qty = tick(row["price"]), lot(row["amount"])
             snapshot = {"true": True, "false": False}[row["is_snapshot"]]
         except (KeyError, ValueError, TypeError) as error:  # TypeError: a short line's missing fields
-            field = _bad_field(row, tick, lot)
-            quarantine.add(
-                Quarantined(
-                    str(path),
-                    line,
-                    field,
-                    str(error) or "not a known value",
-                    ",".join(v or "" for v in row.values() if isinstance(v, str | None)),
-                )
-            )
+            quarantine.add(_bad_row(path, line, row, error, tick, lot))
             continue
         if pending and (snapshot != in_snapshot or (pending[-1].ts_exchange, pending[-1].ts_receive) != ts):
             yield from _close(pending)
@@ -113,6 +104,21 @@ def _close(update: list[Event]) -> Iterator[Event]:
     yield from update[:-1]
     if update:
         yield update[-1]._replace(flags=update[-1].flags | _LAST)
+
+
+def _bad_row(
+    path: Path,
+    line: int,
+    row: dict[str, str],
+    error: Exception,
+    tick: Callable[[str], int],
+    lot: Callable[[str], int],
+) -> Quarantined:
+    """The quarantine record of a row that did not parse: its first bad field, and the raw line."""
+    raw = ",".join(
+        v or "" for v in row.values() if isinstance(v, str | None)
+    )  # a long line's extras are a list
+    return Quarantined(str(path), line, _bad_field(row, tick, lot), str(error) or "not a known value", raw)
 
 
 def _bad_field(row: dict[str, str], tick: Callable[[str], int], lot: Callable[[str], int]) -> str:
@@ -146,16 +152,7 @@ def read_tardis_trades(
             side = _TRADE_SIDE[row["side"]]
             price, qty = tick(row["price"]), lot(row["amount"])
         except (KeyError, ValueError, TypeError) as error:  # TypeError: a short line's missing fields
-            field = _bad_field(row, tick, lot)
-            quarantine.add(
-                Quarantined(
-                    str(path),
-                    line,
-                    field,
-                    str(error) or "not a known value",
-                    ",".join(v or "" for v in row.values() if isinstance(v, str | None)),
-                )
-            )
+            quarantine.add(_bad_row(path, line, row, error, tick, lot))
             continue
         position += 1
         trade_id = int(row["id"]) if row["id"].isdigit() else line

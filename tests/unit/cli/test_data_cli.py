@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 CLI = shutil.which("canonicalflow") or "canonicalflow"
-LOBSTER = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "lobster"
-AAPL = LOBSTER / "aapl_10level_prefix" / "AAPL_2012-06-21_34200000_57600000_{}_10.csv"
+AAPL = "lobster/aapl_10level_prefix/AAPL_2012-06-21_34200000_57600000_{}_10.csv"
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -18,10 +17,8 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture
-def aapl() -> list[str]:
-    if not LOBSTER.is_dir():
-        pytest.skip(f"real market data not found at {LOBSTER}")
-    return [str(AAPL).format("message"), str(AAPL).format("orderbook")]
+def aapl(shared_data: Path) -> list[str]:
+    return [str(shared_data / AAPL.format(kind)) for kind in ("message", "orderbook")]
 
 
 def test_ingest_then_ls_and_show(tmp_path: Path, aapl: list[str]) -> None:

@@ -23,16 +23,13 @@ from canonicalflow.data.normalize._databento import databento_events, read_datab
 from canonicalflow.errors import DataError
 from canonicalflow.events import EVENT_SCHEMA, Event, EventKind, Flag, check_batch
 
-SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "data"
 LAST = int(Flag.LAST_IN_PACKET)
 NANO = 1_000_000_000
 
 
-@pytest.fixture(scope="module")
-def shared() -> Path:
-    if not SHARED.is_dir():
-        pytest.skip(f"real market data not found at {SHARED} (../shared/data beside the checkout)")
-    return SHARED
+@pytest.fixture
+def shared(shared_data: Path) -> Path:
+    return shared_data
 
 
 def _events(path: Path, tick: str, instrument: object = 7, **kwargs: object) -> list[Event]:

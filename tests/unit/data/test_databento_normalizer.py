@@ -18,8 +18,6 @@ from canonicalflow.data.normalize._databento import (
 from canonicalflow.errors import DataError
 from canonicalflow.events import EVENT_SCHEMA, Event, EventKind, check_batch
 
-DBN = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "dbn"
-
 LAST, SNAPSHOT, BAD_TS = 1, 2, 4
 HEADER = (
     "ts_recv,ts_event,rtype,publisher_id,instrument_id,action,side,price,size,channel_id,order_id,"
@@ -27,11 +25,9 @@ HEADER = (
 )
 
 
-@pytest.fixture(scope="module")
-def dbn_data() -> Path:
-    if not DBN.is_dir():
-        pytest.skip(f"Databento's DBN fixtures not found at {DBN} (../shared/data beside the checkout)")
-    return DBN
+@pytest.fixture
+def dbn_data(shared_data: Path) -> Path:
+    return shared_data / "dbn"
 
 
 def _row(

@@ -102,8 +102,8 @@ def test_a_file_without_the_columns_is_refused(tmp_path: Path) -> None:
         list(read_tardis_trades(path, 1, Quarantine(), tick_size="1", lot_size="1"))
 
 
-def test_the_real_samples_normalize_without_a_bad_row(shared_data_dir: Path) -> None:
-    tardis = shared_data_dir / "nautilus" / "tardis"
+def test_the_real_samples_normalize_without_a_bad_row(shared_data: Path) -> None:
+    tardis = shared_data / "nautilus" / "tardis"
     quarantine = Quarantine(strict=True)
     book = list(
         read_tardis_book(
@@ -118,11 +118,3 @@ def test_the_real_samples_normalize_without_a_bad_row(shared_data_dir: Path) -> 
         read_tardis_trades(tardis / "bitmex_trades_XBTUSD.csv", 1, quarantine, tick_size="0.5", lot_size="1")
     )
     assert sum(e.kind == EventKind.LEVEL_SET for e in book) == 15 and len(trades) == 10
-
-
-@pytest.fixture
-def shared_data_dir() -> Path:
-    path = Path(__file__).resolve().parents[3].parent / "shared" / "data"
-    if not path.is_dir():
-        pytest.skip(f"real market data not found at {path}")
-    return path
