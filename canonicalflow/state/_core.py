@@ -94,6 +94,9 @@ class Core:
         self.orders: dict[int, order.State] = {}  # client order id -> order lifecycle
         self.order_fills: dict[int, dict[int, int]] = {}  # client order id -> trade id -> lots
         self.keys: dict[int, ec.State] = {}  # client order id -> execution control
+        self._queued: set[int] = (
+            set()
+        )  # keys in Queued: derived from `keys`, so the runtime's asks stay cheap
         self.key_instrument: dict[int, int] = {}  # client order id -> its instrument
         self.requests: dict[int, tuple[int, int, int, int]] = {}  # queued -> intent, side, price, lots
         self.final_orders: dict[int, None] = {}  # final orders, oldest first: the next to retire
@@ -160,6 +163,7 @@ class Core:
         for name in cls._DOMAINS:
             setattr(core, name, dict(snapshot[name]))
         core.order_fills = {coid: dict(fills) for coid, fills in snapshot["order_fills"].items()}
+        core._queued = {coid for coid, key in core.keys.items() if key.state == ec.S_QUEUED}
         core.control, core.position, core.digest = (
             snapshot["control"],
             snapshot["position"],
@@ -193,18 +197,14 @@ class Core:
     def dispatchable(self) -> list[int]:
         """Queued commands free to go now (nothing in flight, a token in every bucket), in dispatch order."""
         ready = [
-            coid
-            for coid, key in self.keys.items()
-            if key.state == ec.S_QUEUED and all(self._tokens(scope) >= 1 for scope in self.scopes(coid))
+            coid for coid in self._queued if all(self._tokens(scope) >= 1 for scope in self.scopes(coid))
         ]
         return sorted(ready, key=lambda coid: (_DISPATCH_ORDER[self.keys[coid].queued], coid))
 
     def obligations(self) -> list[Obligation]:
         """When a command held back by the rate limit may go: the earliest token per empty bucket."""
         due: dict[int, int] = {}
-        for coid, key in self.keys.items():
-            if key.state != ec.S_QUEUED:
-                continue
+        for coid in sorted(self._queued):
             for scope in self.scopes(coid):
                 if self._tokens(scope) < 1:
                     due[scope] = self.buckets[scope][1] + self._limits[scope].refill_ns
@@ -396,6 +396,10 @@ class Core:
         if after is not before or coid not in self.keys:
             self.keys[coid] = after
             changes.append(("key", coid, *after))
+            if after.state == ec.S_QUEUED:
+                self._queued.add(coid)
+            else:
+                self._queued.discard(coid)
         if after.queued == ec.SLOT_EMPTY:
             self.requests.pop(coid, None)
         if after == _IDLE_KEY and coid not in self.orders:  # a NEW withdrawn before it was sent
