@@ -5,4 +5,5 @@ MACHINES = (
     "execution_control",
     "intent_lifecycle",
     "order_lifecycle",
+    "queue_position",
 )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from sortedcontainers import SortedDict
 
 from canonicalflow.book._l3 import ASK, BID
@@ -41,6 +43,10 @@ class L2Book:
     def top(self, side: int, n: int) -> list[tuple[int, int, int]]:
         levels = self._sides[side]
         return [(side * -key, levels[key], 0) for key in levels.islice(0, n)]
+
+    def levels(self, side: int) -> Iterator[tuple[int, int]]:
+        """(price, lots) on `side`, best first, lazily: a taker stops at the first levels it needs."""
+        return ((side * -key, qty) for key, qty in self._sides[side].items())
 
     def depth(self, side: int) -> int:
         return len(self._sides[side])

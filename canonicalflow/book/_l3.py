@@ -149,6 +149,10 @@ class L3Book:
         """The prices of `side`, best first, lazily: stop early without walking the whole side."""
         return (side * -key for key in self._sides[side])
 
+    def levels(self, side: int) -> Iterator[tuple[int, int]]:
+        """(price, lots) on `side`, best first, lazily: a taker stops at the first levels it needs."""
+        return ((side * -key, level.qty) for key, level in self._sides[side].items())
+
     def depth(self, side: int) -> int:
         """Number of price levels on `side`."""
         return len(self._sides[side])

@@ -2,7 +2,16 @@
 
 from canonicalflow.events._arrow import EVENT_SCHEMA, check_batch, iter_events, to_record_batch
 from canonicalflow.events._boundary import parse_event
-from canonicalflow.events._kinds import COMMON_FIELDS, FIELDS, Category, EventKind, Flag, category_of
+from canonicalflow.events._kinds import (
+    COMMON_FIELDS,
+    FIELDS,
+    Category,
+    EventKind,
+    Flag,
+    OrderType,
+    TimeInForce,
+    category_of,
+)
 from canonicalflow.events._record import FIELD_DOCS, Event
 
 __all__ = [
@@ -14,6 +23,8 @@ __all__ = [
     "Event",
     "EventKind",
     "Flag",
+    "OrderType",
+    "TimeInForce",
     "category_of",
     "check_batch",
     "iter_events",

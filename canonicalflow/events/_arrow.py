@@ -24,6 +24,8 @@ _NARROW = {
     "side": pa.int8(),
     "liquidity": pa.int8(),
     "command": pa.int8(),
+    "order_type": pa.int8(),
+    "tif": pa.int8(),
 }
 
 EVENT_SCHEMA = pa.schema(

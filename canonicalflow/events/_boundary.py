@@ -67,6 +67,9 @@ _TYPES: dict[str, Any] = {
     "gap_to": _NON_NEGATIVE,
     "checkpoint_id": _NON_NEGATIVE,
     "due_ts": _NON_NEGATIVE,
+    "order_type": _one_of(0, 1),
+    "tif": _one_of(0, 1, 2, 3, 4, 5),
+    "expire_ts": _NON_NEGATIVE,
 }
 
 # Kinds whose quantity must be positive: something was added, traded or filled.

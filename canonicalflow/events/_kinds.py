@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from enum import IntEnum, IntFlag
 
-__all__ = ["COMMON_FIELDS", "FIELDS", "Category", "EventKind", "Flag", "category_of"]
+__all__ = [
+    "COMMON_FIELDS",
+    "FIELDS",
+    "Category",
+    "EventKind",
+    "Flag",
+    "OrderType",
+    "TimeInForce",
+    "category_of",
+]
 
 
 class Category(IntEnum):
@@ -69,6 +78,24 @@ class Flag(IntFlag):
     BAD_RECEIVE_TS = 4  # the receive timestamp is known to be unreliable
 
 
+class OrderType(IntEnum):
+    """An order's `order_type` field."""
+
+    LIMIT = 0
+    MARKET = 1  # no limit price: takes whatever the book offers
+
+
+class TimeInForce(IntEnum):
+    """An order's `tif` field: how long it may work at the venue."""
+
+    GTC = 0  # until filled or canceled
+    IOC = 1  # fill what it can on arrival, cancel the rest
+    FOK = 2  # fill entirely on arrival, or not at all
+    POST_ONLY = 3  # rest without taking; one that would take is rejected or repriced
+    GTD = 4  # until `expire_ts`
+    DAY = 5  # until the end of the venue's trading day
+
+
 def category_of(kind: EventKind) -> Category:
     if kind < 20:
         return Category.MARKET
@@ -81,6 +108,9 @@ def category_of(kind: EventKind) -> Category:
 
 # Every event carries these: its place in the stream, both timestamps (integer ns), the instrument.
 COMMON_FIELDS = ("position", "kind", "ts_exchange", "ts_receive", "instrument", "flags")
+
+# What a request asks the venue for: the order's terms, the same in the decision and the dispatch.
+_ORDER_TERMS = ("side", "price", "qty", "order_type", "tif", "expire_ts")
 
 # The fields each kind uses beyond the common ones; every other field of its record is 0.
 FIELDS: dict[EventKind, tuple[str, ...]] = {
@@ -95,7 +125,7 @@ FIELDS: dict[EventKind, tuple[str, ...]] = {
     EventKind.TRADE: ("side", "price", "qty", "trade_id", "sequence"),
     EventKind.BBO: ("bid_price", "bid_qty", "ask_price", "ask_qty", "sequence"),
     EventKind.TRADING_STATUS: ("reason", "sequence"),
-    EventKind.ACK: ("client_order_id", "order_id"),
+    EventKind.ACK: ("client_order_id", "order_id", "price", "qty"),
     EventKind.REJECT: ("client_order_id", "reason"),
     EventKind.FILL: ("client_order_id", "side", "price", "qty", "trade_id", "liquidity", "fee"),
     EventKind.CANCEL_ACK: ("client_order_id",),
@@ -108,17 +138,8 @@ FIELDS: dict[EventKind, tuple[str, ...]] = {
     EventKind.RESTATE: ("client_order_id", "qty"),
     EventKind.TRADE_BUST: ("client_order_id", "trade_id", "qty"),
     EventKind.TRADE_CORRECT: ("client_order_id", "trade_id", "price", "qty"),
-    EventKind.RISK_DECISION: (
-        "intent_id",
-        "client_order_id",
-        "command",
-        "allowed",
-        "reason",
-        "side",
-        "price",
-        "qty",
-    ),
-    EventKind.DISPATCH: ("intent_id", "client_order_id", "command", "side", "price", "qty"),
+    EventKind.RISK_DECISION: ("intent_id", "client_order_id", "command", "allowed", "reason", *_ORDER_TERMS),
+    EventKind.DISPATCH: ("intent_id", "client_order_id", "command", *_ORDER_TERMS),
     EventKind.RATE_LIMIT_CONSUMED: ("scope", "tokens"),
     EventKind.SESSION_START: (),
     EventKind.SESSION_STOP: (),

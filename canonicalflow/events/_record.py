@@ -43,6 +43,9 @@ class Event(NamedTuple):
     gap_to: int = 0
     checkpoint_id: int = 0
     due_ts: int = 0
+    order_type: int = 0
+    tif: int = 0
+    expire_ts: int = 0
 
 
 FIELD_DOCS: dict[str, str] = {
@@ -76,4 +79,7 @@ FIELD_DOCS: dict[str, str] = {
     "gap_to": "a feed gap's last missing sequence number (the first is `sequence`)",
     "checkpoint_id": "the checkpoint's id",
     "due_ts": "when a control-time obligation fell due, integer ns",
+    "order_type": "0 limit, 1 market",
+    "tif": "time in force: 0 GTC, 1 IOC, 2 FOK, 3 post-only, 4 GTD, 5 DAY",
+    "expire_ts": "when a GTD order expires at the venue, integer ns (0: never)",
 }

@@ -38,6 +38,9 @@ class Intent(NamedTuple):
     side: int = 0
     price: int = 0
     qty: int = 0
+    order_type: int = 0  # OrderType: 0 limit, 1 market
+    tif: int = 0  # TimeInForce: 0 GTC
+    expire_ts: int = 0  # GTD only: when the venue expires it
 
 
 RiskCheck = Callable[[Core, Intent], int]  # 0 allows; any other value is the refusal's reason code
@@ -145,6 +148,9 @@ class Sequencer:
                 side=intent.side,
                 price=intent.price,
                 qty=intent.qty,
+                order_type=intent.order_type,
+                tif=intent.tif,
+                expire_ts=intent.expire_ts,
             )
         )
 
@@ -154,7 +160,7 @@ class Sequencer:
         while ready := [coid for coid in self.core.dispatchable() if coid not in refused]:
             coid = ready[0]
             core = self.core
-            intent_id, side, price, qty = core.requests[coid]
+            intent_id, side, price, qty, order_type, tif, expire_ts = core.requests[coid]
             now = core.now
             dispatch = Event(
                 kind=int(EventKind.DISPATCH),
@@ -167,6 +173,9 @@ class Sequencer:
                 side=side,
                 price=price,
                 qty=qty,
+                order_type=order_type,
+                tif=tif,
+                expire_ts=expire_ts,
             )
             _, result = self._apply(dispatch)
             if result.rejections:

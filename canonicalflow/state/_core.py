@@ -98,7 +98,8 @@ class Core:
             set()
         )  # keys in Queued: derived from `keys`, so the runtime's asks stay cheap
         self.key_instrument: dict[int, int] = {}  # client order id -> its instrument
-        self.requests: dict[int, tuple[int, int, int, int]] = {}  # queued -> intent, side, price, lots
+        # queued key -> intent, side, price, lots, order type, time in force, expiry
+        self.requests: dict[int, tuple[int, int, int, int, int, int, int]] = {}
         self.final_orders: dict[int, None] = {}  # final orders, oldest first: the next to retire
         self._limits = {r.scope: r for r in config.rate_limits}
         self.buckets: dict[int, tuple[int, int]] = {r.scope: (r.capacity, 0) for r in config.rate_limits}
@@ -427,7 +428,7 @@ class Core:
             self.key_instrument[coid] = ev.instrument
             changes.append(("key_instrument", coid, ev.instrument))
         if accepted and self.keys.get(coid, _IDLE_KEY).queued != ec.SLOT_EMPTY:
-            self.requests[coid] = (ev.intent_id, ev.side, ev.price, ev.qty)  # now the queued request
+            self.requests[coid] = (ev.intent_id, *_order_terms(ev))  # now the queued request
             changes.append(("request", coid, *self.requests[coid]))
 
     def _dispatch(self, ev: Event, changes: list[Change]) -> None:
@@ -437,11 +438,7 @@ class Core:
         if queued not in (ec.SLOT_EMPTY, ev.command):
             changes.append(("rejected", "execution_control", coid, "command_mismatch"))
             return
-        if queued in (ec.SLOT_NEW, ec.SLOT_REPLACE) and self.requests[coid][1:] != (
-            ev.side,
-            ev.price,
-            ev.qty,
-        ):
+        if queued in (ec.SLOT_NEW, ec.SLOT_REPLACE) and self.requests[coid][1:] != _order_terms(ev):
             changes.append(("rejected", "execution_control", coid, "request_mismatch"))
             return
         if queued in (ec.SLOT_NEW, ec.SLOT_REPLACE) and not 1 <= ev.qty <= order.MAX_QTY:
@@ -522,6 +519,11 @@ _CONTROL: dict[EventKind, Callable[[Control, Event], Control]] = {
     EventKind.CONFIG_CHANGE: lambda c, ev: c._replace(config_id=ev.config_id),
     EventKind.WAKEUP: lambda c, ev: c._replace(last_wakeup=ev.due_ts),
 }
+
+
+def _order_terms(ev: Event) -> tuple[int, int, int, int, int, int]:
+    """What a request asks the venue for: side, price, lots, order type, time in force, expiry."""
+    return (ev.side, ev.price, ev.qty, ev.order_type, ev.tif, ev.expire_ts)
 
 
 def _no_change(ev: Event, changes: list[Change]) -> None:

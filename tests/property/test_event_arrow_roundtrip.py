@@ -58,6 +58,9 @@ VALUES: dict[str, st.SearchStrategy[int]] = {
     "gap_to": NATURAL,
     "checkpoint_id": NATURAL,
     "due_ts": NATURAL,
+    "order_type": st.integers(0, 1),
+    "tif": st.integers(0, 5),
+    "expire_ts": NATURAL,
 }
 TRADE_SIDE = st.sampled_from([-1, 0, 1])
 KNOWN_CODES = {int(kind) for kind in EventKind}

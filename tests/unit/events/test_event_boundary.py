@@ -61,6 +61,9 @@ SAMPLE: dict[str, int] = {
     "gap_to": 1010,
     "checkpoint_id": 6,
     "due_ts": 1_764_000_000_001_000_000,
+    "order_type": 1,
+    "tif": 4,
+    "expire_ts": 1_764_000_000_002_000_000,
 }
 
 # The categories spelled out by hand, not derived from the codes, and the code range of each.

@@ -1,0 +1,192 @@
+"""One instrument's replayed book with the queue places of our resting orders on it.
+
+Shared by the simulated venue (where the fills it finds are executed) and by the strategy's view
+(where the places are the estimate a strategy reads), so both move places by the same rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from canonicalflow.book import ASK, BID, L2Book, L3Book
+from canonicalflow.events import Event, EventKind, Flag
+from canonicalflow.venue._queue_models import UNITS_PER_LOT, QueueModel
+from canonicalflow.venue._queues import RestingQueues
+
+__all__ = ["QueuedBook"]
+
+_K = EventKind
+_SNAPSHOT, _LAST = int(Flag.SNAPSHOT), int(Flag.LAST_IN_PACKET)
+_L3_KINDS = frozenset((_K.ORDER_ADD, _K.ORDER_CANCEL, _K.ORDER_FILL, _K.ORDER_MODIFY))
+
+Fills = list[tuple[int, int]]  # (key, lots) a market event made due
+
+
+class QueuedBook:
+    """The book, our places on it, and the liquidity our takers consumed (until the feed refreshes it)."""
+
+    def __init__(self, l3: bool, model: QueueModel) -> None:
+        self.l3 = l3
+        self.book: L2Book | L3Book = L3Book() if l3 else L2Book()
+        self.queues = RestingQueues(model)
+        self.consumed: dict[tuple[int, int], int] = {}  # (side, price) -> lots our takers took
+        self._before_clear: dict[tuple[int, int], int] = {}  # levels under our orders before a clear
+
+    # ------------------------------------------------------------ projections
+    def qty_at(self, side: int, price: int) -> int:
+        book = self.book
+        if isinstance(book, L2Book):
+            return book.qty_at(side, price)
+        level = book.level(side, price)
+        return level.qty if level else 0
+
+    def best_price(self, side: int) -> int | None:
+        best = self.book.best(side)
+        return best[0] if best else None
+
+    def available(self, side: int) -> Iterator[tuple[int, int]]:
+        """(price, lots shown and not yet taken by us) on `side`, best first, lazily."""
+        consumed = self.consumed
+        return ((price, qty - consumed.get((side, price), 0)) for price, qty in self.book.levels(side))
+
+    # ------------------------------------------------------------- our orders
+    def join(self, key: int, side: int, price: int) -> None:
+        """`key` rests at the back of its level: behind everything shown there now."""
+        front = None
+        if isinstance(self.book, L3Book) and (level := self.book.level(side, price)):
+            front = dict(level.orders)
+        self.queues.join(key, side, price, self.qty_at(side, price), front)
+
+    def take(self, side: int, price: int, lots: int) -> None:
+        """Our taker took `lots` shown at (side, price): not available again until the feed changes it."""
+        self.consumed[(side, price)] = self.consumed.get((side, price), 0) + lots
+
+    # ------------------------------------------------------------ market data
+    def apply(self, ev: Event, leaves: Callable[[int], int], whole: bool) -> Fills:
+        """Apply one market event; the fills of our resting orders it makes due.
+
+        `leaves(key)` is what a resting order still has open; `whole` fills it all whenever it
+        fills (hftbacktest's NoPartialFillExchange) instead of by the trade's excess.
+        """
+        kind = ev.kind
+        if kind == _K.TRADE:
+            return [] if self.l3 else self._trade(ev, leaves, whole)
+        before = (self.best_price(BID), self.best_price(ASK))
+        fills: Fills = []
+        if kind == _K.LEVEL_SET:
+            self._level_set(ev)
+        elif kind == _K.BOOK_CLEAR:
+            places = self.queues.places.values()
+            self._before_clear = {(p.side, p.price): self.qty_at(p.side, p.price) for p in places}
+            self.book.clear()
+            self.consumed.clear()
+            return fills
+        elif self.l3 and kind in _L3_KINDS:
+            fills = self._l3_event(ev, leaves, whole)
+        else:
+            return fills  # BBO, markers, status, gaps: the depth replayed is the book
+        if ev.flags & _SNAPSHOT and not ev.flags & _LAST:
+            return fills  # half a snapshot is not a book: no crossing checks before its end
+        return fills + self._crossed(before, leaves)
+
+    def _trade(self, ev: Event, leaves: Callable[[int], int], whole: bool) -> Fills:
+        """A trade reaches the resting orders on the side its aggressor took from (both if unknown)."""
+        fills: Fills = []
+        queues = self.queues
+        for resting in (-ev.side,) if ev.side else (BID, ASK):
+            for price in queues.prices(resting):
+                better = price > ev.price if resting == BID else price < ev.price
+                if price != ev.price and not better:
+                    continue
+                taken = 0  # what our earlier orders at this price took from the trade
+                for key in queues.at(resting, price):
+                    if better:  # the trade went through our level: every order there filled
+                        fills.append((key, leaves(key)))
+                        continue
+                    reaching = ev.qty if whole else ev.qty - taken
+                    if reaching <= 0:
+                        break  # our earlier orders here took the whole trade
+                    due = _round_lots(queues.traded(key, reaching))
+                    if due >= 1:
+                        lots = leaves(key) if whole else min(leaves(key), due)
+                        taken += lots
+                        fills.append((key, lots))
+        return fills
+
+    def _level_set(self, ev: Event) -> None:
+        key = (ev.side, ev.price)
+        prev = self._before_clear.pop(key, None) if ev.flags & _SNAPSHOT else None
+        if prev is None:
+            prev = self.qty_at(ev.side, ev.price)
+        book = self.book
+        if isinstance(book, L3Book) and ev.flags & _SNAPSHOT:
+            book.forget_level(ev.side, ev.price)
+        book.set_level(ev.side, ev.price, ev.qty)
+        self.consumed.pop(key, None)
+        if self.queues.at(ev.side, ev.price):
+            self.queues.level_changed(ev.side, ev.price, prev, self.qty_at(ev.side, ev.price))
+
+    def _l3_event(self, ev: Event, leaves: Callable[[int], int], whole: bool) -> Fills:
+        """An order-level change: our places move exactly by the feed orders that were ahead."""
+        book, queues, kind = self.book, self.queues, ev.kind
+        assert isinstance(book, L3Book)
+        where = book.orders.get(ev.order_id)
+        level = book.level(*where) if where else None
+        held = level.orders[ev.order_id] if level else 0
+        kept = kind == _K.ORDER_MODIFY and where == (ev.side, ev.price) and ev.qty <= held
+        prev = self.qty_at(ev.side, ev.price)
+        if kind == _K.ORDER_ADD:
+            book.add(ev.order_id, ev.side, ev.price, ev.qty)
+        elif kind == _K.ORDER_MODIFY:
+            book.modify(ev.order_id, ev.side, ev.price, ev.qty)
+        else:
+            book.reduce(ev.order_id, ev.qty, ev.side, ev.price)
+        self.consumed.pop((ev.side, ev.price), None)
+        if where is None:  # unattributed lots, or a new order at the back: no known order moves
+            if queues.at(ev.side, ev.price):
+                queues.level_changed(ev.side, ev.price, prev, self.qty_at(ev.side, ev.price))
+            return []
+        side, price = where
+        self.consumed.pop(where, None)
+        fills: Fills = []
+        if kind == _K.ORDER_FILL:
+            for key in queues.at(side, price):
+                if ev.order_id not in queues.places[key].front:  # executed behind us: we went first
+                    queues.passed(key, self.qty_at(side, price))
+                    fills.append((key, leaves(key) if whole else min(leaves(key), ev.qty)))
+        # a modify that keeps priority gives up the lots it sheds; one that loses it leaves every front
+        reduced = min(ev.qty, held) if kind != _K.ORDER_MODIFY else held - ev.qty if kept else held
+        queues.feed_order_reduced(side, price, ev.order_id, reduced, self.qty_at(side, price))
+        if kind == _K.ORDER_MODIFY and not kept:
+            queues.feed_order_reduced(ev.side, ev.price, ev.order_id, 0, self.qty_at(ev.side, ev.price))
+        return fills
+
+    def _crossed(self, before: tuple[int | None, int | None], leaves: Callable[[int], int]) -> Fills:
+        """The opposite best moved onto or through our price: those resting orders fill whole.
+
+        Only a move towards us counts (a bid rising, an ask falling; a side rebuilt from empty
+        counts as a move): a level moving away or vanishing fills nothing.
+        """
+        bid, ask = self.best_price(BID), self.best_price(ASK)
+        if (bid, ask) == before:
+            return []
+        fills: Fills = []
+        bid_rose = bid is not None and (before[0] is None or bid > before[0])
+        ask_fell = ask is not None and (before[1] is None or ask < before[1])
+        for side, best, moved in ((BID, ask, ask_fell), (ASK, bid, bid_rose)):
+            if not moved or best is None:
+                continue
+            for price in self.queues.prices(side):
+                if not (price >= best if side == BID else price <= best):
+                    break  # prices come best first: the rest are further from the opposite side
+                fills.extend((key, leaves(key)) for key in self.queues.at(side, price))
+        return fills
+
+
+def _round_lots(units: int) -> int:
+    """Whole lots in `units`, half a lot rounding up: what the venue fills from a trade's excess.
+
+    hftbacktest fills once the quantity ahead reaches -0.5 lot (round half away from zero); with
+    whole-lot models the excess is whole lots anyway, so only the fractional models see the half.
+    """
+    return (units + UNITS_PER_LOT // 2) // UNITS_PER_LOT

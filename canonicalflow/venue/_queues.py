@@ -1,0 +1,137 @@
+"""The queue places of resting orders at one instrument, driven through the `queue_position` kernel.
+
+Used twice, with the same code: by the simulated venue, where the places decide fills, and by the
+strategy's view, where they are the estimate a strategy sees (in Live as in Backtest). Every change
+goes through the generated kernel, so a queue model that breaks an invariant is refused with the
+reason, never silently applied.
+
+On price-level (L2) data the model splits each decrease at our price. On order-level (L3) data
+the place is exact: each resting order remembers which of the feed's orders were ahead of it when
+it joined, and moves forward exactly when one of them is executed, reduced or canceled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from canonicalflow._generated import queue_position_kernel as qp
+from canonicalflow.errors import InvariantViolation
+from canonicalflow.venue._queue_models import UNITS_PER_LOT, QueueModel
+
+__all__ = ["QueuePlace", "RestingQueues"]
+
+
+@dataclass(slots=True)
+class QueuePlace:
+    """One resting order's place: the kernel state, trades since the last depth change, L3 front."""
+
+    side: int
+    price: int
+    state: qp.State
+    traded: int = 0  # queue units traded at our price since the last depth change
+    front: dict[int, int] = field(default_factory=dict)  # L3: feed order id -> its lots still ahead
+
+    @property
+    def ahead_lots(self) -> float:
+        return self.state.ahead / UNITS_PER_LOT
+
+    @property
+    def level_lots(self) -> float:
+        return self.state.level / UNITS_PER_LOT
+
+
+class RestingQueues:
+    """Queue places of resting orders keyed by any hashable (client order id, venue order id)."""
+
+    def __init__(self, model: QueueModel) -> None:
+        self.model = model
+        self.places: dict[int, QueuePlace] = {}
+        self._at: dict[tuple[int, int], list[int]] = {}  # (side, price) -> keys in join order
+
+    def at(self, side: int, price: int) -> list[int]:
+        """Keys resting at (side, price), first joined first."""
+        return self._at.get((side, price), [])
+
+    def prices(self, side: int) -> list[int]:
+        """Prices where keys rest on `side`, best first (highest bid, lowest ask)."""
+        return sorted((p for s, p in self._at if s == side), key=lambda p: -p * side)
+
+    def join(
+        self, key: int, side: int, price: int, displayed: int, front: dict[int, int] | None = None
+    ) -> None:
+        """`key` rests at the back of (side, price), behind `displayed` lots (and L3 orders `front`)."""
+        state = self._step(key, qp.initial(), qp.E_JOIN, displayed * UNITS_PER_LOT)
+        self.places[key] = QueuePlace(side, price, state, front=dict(front or {}))
+        self._at.setdefault((side, price), []).append(key)
+
+    def requeue(self, key: int, displayed: int, front: dict[int, int] | None = None) -> None:
+        """Priority lost (a price change or a larger size): back of the queue, same price."""
+        place = self.places[key]
+        place.state = self._step(key, place.state, qp.E_REQUEUE, displayed * UNITS_PER_LOT)
+        place.traded, place.front = 0, dict(front or {})
+        keys = self._at[(place.side, place.price)]
+        keys.remove(key)
+        keys.append(key)
+
+    def leave(self, key: int) -> None:
+        place = self.places.pop(key)
+        self._step(key, place.state, qp.E_LEAVE)
+        keys = self._at[(place.side, place.price)]
+        keys.remove(key)
+        if not keys:
+            del self._at[(place.side, place.price)]
+
+    def traded(self, key: int, lots: int) -> int:
+        """A trade of `lots` at the key's price reached its side; the units it went past us by."""
+        place = self.places[key]
+        units = lots * UNITS_PER_LOT
+        excess = units - place.state.ahead
+        place.state = self._step(key, place.state, qp.E_TRADE, units)
+        place.traded += units
+        return max(0, excess)
+
+    def level_changed(self, side: int, price: int, prev: int, new: int) -> None:
+        """The displayed size at (side, price) went from `prev` to `new` lots: the model splits it."""
+        for key in self.at(side, price):
+            place = self.places[key]
+            ahead = place.state.ahead
+            advance = self.model.advance(ahead, place.state.level, new * UNITS_PER_LOT, place.traded)
+            place.state = self._step(key, place.state, qp.E_DEPTH, new * UNITS_PER_LOT, advance)
+            place.traded = 0
+
+    def feed_order_reduced(self, side: int, price: int, order_id: int, lots: int, level_now: int) -> None:
+        """L3: a feed order at (side, price) lost `lots` (canceled, executed or modified away).
+
+        Each resting order ahead of which it stood moves forward by exactly those lots; the
+        others only see the level shrink.
+        """
+        units_now = level_now * UNITS_PER_LOT
+        for key in self.at(side, price):
+            place = self.places[key]
+            advance = 0
+            if order_id in place.front:
+                advance = min(lots, place.front[order_id]) * UNITS_PER_LOT
+                left = place.front[order_id] - lots
+                if left > 0:
+                    place.front[order_id] = left
+                else:
+                    del place.front[order_id]
+            place.state = self._step(key, place.state, qp.E_DEPTH, units_now, advance)
+
+    def passed(self, key: int, level_now: int) -> None:
+        """L3: a feed order behind `key` executed, so everything ahead of it has gone."""
+        place = self.places[key]
+        place.front.clear()
+        place.state = self._step(key, place.state, qp.E_DEPTH, level_now * UNITS_PER_LOT, place.state.ahead)
+
+    def _step(self, key: int, state: qp.State, event: int, a0: int = 0, a1: int = 0) -> qp.State:
+        after = qp.step(state, event, a0, a1)
+        if isinstance(after, qp.Rejection):
+            raise InvariantViolation(
+                0,
+                None,
+                f"queue_position.{after.reason}",
+                f"order {key}: {state}",
+                f"{qp.EVENT_NAMES[event]}({a0}, {a1}) from queue model {self.model.name}",
+            )
+        return after
