@@ -68,7 +68,7 @@ def test_tail_shows_only_the_fields_each_kind_uses(journal: Path) -> None:
         "ask_qty",
     }
     assert trade[:2] == ["19", "TRADE"] and bbo[:2] == ["20", "BBO"] and ack[:2] == ["21", "ACK"]
-    assert ack[6:] == ["12345", "7"]  # order_id, client_order_id: nothing else shown
+    assert ack[6:] == ["12345", "7", "0", "0"]  # order_id, client_order_id, price, qty: nothing else shown
     assert bbo[6:] == ["0", "99", "4", "101", "2"]  # sequence (BBO uses it), then the book top
     lines = result.output.splitlines()
     assert lines[0].index("kind") == lines[1].index("TRADE") == lines[3].index("ACK")  # aligned
