@@ -1,12 +1,13 @@
 """Backtest throughput with the simulated venue: 0, 10 and 100 of our orders resting, per queue model.
 
-    python benchmarks/venue.py [--orders 0,10,100] [--models conservative,power,...] [--limit N]
+    python benchmarks/venue.py [--orders 0,10,100] [--models conservative,power,...] [--spacing 5]
 
-Market data: the real Binance USD-M BTCUSDT capture (L2, about 300k events) for every L2 queue
+Market data: the real Binance USD-M BTCUSDT capture (L2, 532,667 events) for every L2 queue
 model, and LOBSTER AMZN (L3) for exact FIFO, both from ../shared/data. A keeper strategy holds N
-orders resting around the touch (half bids, half asks, 0 to N/2 ticks behind the best) and
-replaces each one the moment it is filled, so N stay resting all run long. The whole loop is
-timed: Sequencer, Core with digests, venue, queue kernels and reports. Measured, never asserted.
+orders resting near the touch (half bids, half asks, the first pair at the best and each next
+one `--spacing` ticks further back) and replaces each one the moment it is filled, so N stay
+resting all run long. The whole loop is timed: sequencer, Core with digests, venue, queue
+kernels and reports. Measured, never asserted.
 """
 
 from __future__ import annotations
@@ -32,10 +33,10 @@ _ENDED = frozenset((EventKind.CANCEL_ACK, EventKind.EXPIRED, EventKind.REJECT))
 
 
 class Keeper:
-    """Keeps `count` orders resting: order i sits i // 2 ticks behind the best on its side."""
+    """Keeps `count` orders resting: order i sits `spacing` x (i // 2) ticks behind the best on its side."""
 
-    def __init__(self, count: int, l3: bool) -> None:
-        self.count = count
+    def __init__(self, count: int, l3: bool, spacing: int) -> None:
+        self.count, self.spacing = count, spacing
         self.working: dict[int, tuple[int, int, int]] = {}  # coid -> (slot, qty, filled)
         self.free = list(range(count))
         self.next_coid = 0
@@ -64,7 +65,7 @@ class Keeper:
             slot = self.free.pop()
             side = BID if slot % 2 == 0 else ASK
             self.next_coid += 1
-            price = (bid if side == BID else ask)[0] - side * (slot // 2)
+            price = (bid if side == BID else ask)[0] - side * self.spacing * (slot // 2)
             intents.append(
                 Intent(self.next_coid, ev.instrument, self.next_coid, 1, side=side, price=price, qty=1)
             )
@@ -94,11 +95,13 @@ def lobster() -> tuple[list[Event], CoreConfig]:
     return load("lobster", files, "AMZN", "0.0001", "1")
 
 
-def run(events: list[Event], config: CoreConfig, venue: VenueConfig, orders: int) -> tuple[float, int, int]:
+def run(
+    events: list[Event], config: CoreConfig, venue: VenueConfig, orders: int, spacing: int
+) -> tuple[float, int, int]:
     """(market events/s, recorded events, fills) of one backtest."""
     recorded: list[Event] = []
     started = time.perf_counter()
-    simulate(events, config, venue, Keeper(orders, venue.book == "l3"), record=recorded.append)
+    simulate(events, config, venue, Keeper(orders, venue.book == "l3", spacing), record=recorded.append)
     elapsed = time.perf_counter() - started
     fills = sum(1 for ev in recorded if ev.kind == EventKind.FILL)
     return len(events) / elapsed, len(recorded), fills
@@ -111,6 +114,7 @@ def main() -> None:
     parser.add_argument("--orders", default="0,10,100", help="resting order counts, comma-separated")
     parser.add_argument("--models", default=",".join(QUEUE_MODELS) + ",l3-fifo", help="queue models")
     parser.add_argument("--limit", type=int, default=0, help="use only the first N market events")
+    parser.add_argument("--spacing", type=int, default=5, help="ticks between the keeper's orders on a side")
     args = parser.parse_args()
     counts = [int(n) for n in args.orders.split(",")]
     print(f"{'data':<10} {'queue model':<14} {'resting':>7} {'market ev/s':>12} {'recorded':>9} {'fills':>6}")
@@ -120,7 +124,7 @@ def main() -> None:
             events = events[: args.limit]
         venue = VenueConfig(book="l3") if model == "l3-fifo" else VenueConfig(queue_model=model)
         for count in counts:
-            rate, recorded, fills = run(events, config, venue, count)
+            rate, recorded, fills = run(events, config, venue, count, args.spacing)
             data = "lobster" if model == "l3-fifo" else "binance"
             print(f"{data:<10} {model:<14} {count:>7} {rate:>12,.0f} {recorded:>9,} {fills:>6,}", flush=True)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -142,9 +142,9 @@ class QueuedBook:
         else:
             book.reduce(ev.order_id, ev.qty, ev.side, ev.price)
         self.consumed.pop((ev.side, ev.price), None)
-        if where is None:  # unattributed lots, or a new order at the back: no known order moves
-            if queues.at(ev.side, ev.price):
-                queues.level_changed(ev.side, ev.price, prev, self.qty_at(ev.side, ev.price))
+        if where is None:  # a new order joins at the back, or lots a snapshot left unattributed go
+            lost = 0 if kind == _K.ORDER_ADD else min(ev.qty, prev)
+            queues.feed_order_reduced(ev.side, ev.price, ev.order_id, lost, self.qty_at(ev.side, ev.price))
             return []
         side, price = where
         self.consumed.pop(where, None)

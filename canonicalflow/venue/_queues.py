@@ -103,7 +103,9 @@ class RestingQueues:
         """L3: a feed order at (side, price) lost `lots` (canceled, executed or modified away).
 
         Each resting order ahead of which it stood moves forward by exactly those lots; the
-        others only see the level shrink.
+        others only see the level shrink. Lots a level snapshot left unattributed cannot be placed
+        exactly: they are taken to leave from the back, as the conservative model does, so an
+        order moves only when the level shrinks below it.
         """
         units_now = level_now * UNITS_PER_LOT
         for key in self.at(side, price):
@@ -116,6 +118,7 @@ class RestingQueues:
                     place.front[order_id] = left
                 else:
                     del place.front[order_id]
+            advance = max(advance, place.state.ahead - units_now)
             place.state = self._step(key, place.state, qp.E_DEPTH, units_now, advance)
 
     def passed(self, key: int, level_now: int) -> None:

@@ -173,12 +173,13 @@ class SimulatedVenue:
             takes = False
         self._orders[order.coid] = order
         self._report(_K.ACK, order, ts, _NEW, order_id=order.venue_id, price=order.price, qty=order.qty)
-        if takes:
+        expired = order.tif == TimeInForce.GTD and order.expire_ts <= ts  # arrived too late to trade
+        if takes and not expired:
             self._take(market, order, ts)
-        immediate = order.order_type == OrderType.MARKET or order.tif in (TimeInForce.IOC, TimeInForce.FOK)
         if order.leaves == 0:
             return
-        if immediate or (order.tif == TimeInForce.GTD and order.expire_ts <= ts):
+        immediate = order.order_type == OrderType.MARKET or order.tif in (TimeInForce.IOC, TimeInForce.FOK)
+        if immediate or expired:
             self._finish(order, ts, _K.EXPIRED, _NEW)
             return
         market.join(order.coid, order.side, order.price)

@@ -234,3 +234,24 @@ def test_l3_modify_losing_priority_moves_us_past_that_order() -> None:
     """L3: A increased from 3 to 5 lots goes to the back: it is no longer ahead of us."""
     run = run_scenario([*L3_BOOK, order_modify(2, A, BID, 100, 5)], L3_SENDS, L3)
     assert run.place_after(4) == (2.0, 11.0)
+
+
+def test_l3_after_a_level_snapshot_known_orders_still_move_us_and_unknown_lots_leave_from_the_back() -> None:
+    """L3: a snapshot turns the level's orders into unattributed lots; their cancels by id still place exactly.
+
+    A, ahead of us, is canceled by id after the snapshot: we move by its 3 lots. C, behind us,
+    goes: the level shrinks, we stay. B goes: we are at the front of an empty level.
+    """
+    snapshot = level(2, BID, 100, 9)._replace(flags=3)  # SNAPSHOT | LAST_IN_PACKET
+    run = run_scenario(
+        [
+            *L3_BOOK,
+            snapshot,
+            order_cancel(3, A, BID, 100, 3),
+            order_cancel(4, C, BID, 100, 4),
+            order_cancel(5, B, BID, 100, 2),
+        ],
+        L3_SENDS,
+        L3,
+    )
+    assert [run.place_after(i) for i in range(4, 8)] == [(5.0, 9.0), (2.0, 6.0), (2.0, 2.0), (0.0, 0.0)]
