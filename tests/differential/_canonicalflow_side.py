@@ -65,7 +65,7 @@ def run_canonicalflow(
     )
     recorded: list[Event] = []
     instrument = config.instruments[0].id
-    simulate(events, config, venue, _scripted(script, instrument), record=recorded.append)
+    simulate(events, config, venue, _scripted(script, instrument), record=recorded.append, digests=False)
     fills: list[ScriptedFill] = []
     status = {a.order_id: "NEW" for a in script if a.action == "new"}
     for ev in recorded:
