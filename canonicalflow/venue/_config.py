@@ -32,15 +32,14 @@ class _Strict(BaseModel):
 
 def _per_request(value: int | dict[str, int]) -> dict[str, int]:
     """One number for every request type, or one per type (new, modify, cancel)."""
-    if isinstance(value, int):
-        return dict.fromkeys(_REQUESTS, value)
-    missing = set(_REQUESTS) - set(value)
-    unknown = set(value) - set(_REQUESTS)
+    per_type = dict.fromkeys(_REQUESTS, value) if isinstance(value, int) else dict(value)
+    missing = set(_REQUESTS) - set(per_type)
+    unknown = set(per_type) - set(_REQUESTS)
     if missing or unknown:
         raise ValueError(f"give new, modify and cancel; missing {sorted(missing)}, unknown {sorted(unknown)}")
-    if any(v < 0 for v in value.values()):
-        raise ValueError("latencies are not negative")
-    return dict(value)
+    if any(v < 0 for v in per_type.values()):
+        raise ValueError("a latency cannot be negative: nothing arrives before it was sent")
+    return per_type
 
 
 class LatencyConfig(_Strict):

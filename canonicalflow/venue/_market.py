@@ -30,7 +30,7 @@ class QueuedBook:
         self.book: L2Book | L3Book = L3Book() if l3 else L2Book()
         self.queues = RestingQueues(model)
         self.consumed: dict[tuple[int, int], int] = {}  # (side, price) -> lots our takers took
-        self._before_clear: dict[tuple[int, int], int] = {}  # levels under our orders before a clear
+        self._snapshot_from: tuple[int | None, int | None] | None = None  # best prices before a rebuild
 
     # ------------------------------------------------------------ projections
     def qty_at(self, side: int, price: int) -> int:
@@ -76,17 +76,18 @@ class QueuedBook:
         if kind == _K.LEVEL_SET:
             self._level_set(ev)
         elif kind == _K.BOOK_CLEAR:
-            places = self.queues.places.values()
-            self._before_clear = {(p.side, p.price): self.qty_at(p.side, p.price) for p in places}
             self.book.clear()
             self.consumed.clear()
-            return fills
         elif self.l3 and kind in _L3_KINDS:
             fills = self._l3_event(ev, leaves, whole)
         else:
             return fills  # BBO, markers, status, gaps: the depth replayed is the book
-        if ev.flags & _SNAPSHOT and not ev.flags & _LAST:
-            return fills  # half a snapshot is not a book: no crossing checks before its end
+        if kind == _K.BOOK_CLEAR or (ev.flags & _SNAPSHOT and not ev.flags & _LAST):
+            if self._snapshot_from is None:  # a book being rebuilt is compared with the one it replaces
+                self._snapshot_from = before
+            return fills
+        if self._snapshot_from is not None:
+            before, self._snapshot_from = self._snapshot_from, None
         return fills + self._crossed(before, leaves)
 
     def _trade(self, ev: Event, leaves: Callable[[int], int], whole: bool) -> Fills:
@@ -114,17 +115,13 @@ class QueuedBook:
         return fills
 
     def _level_set(self, ev: Event) -> None:
-        key = (ev.side, ev.price)
-        prev = self._before_clear.pop(key, None) if ev.flags & _SNAPSHOT else None
-        if prev is None:
-            prev = self.qty_at(ev.side, ev.price)
         book = self.book
         if isinstance(book, L3Book) and ev.flags & _SNAPSHOT:
             book.forget_level(ev.side, ev.price)
         book.set_level(ev.side, ev.price, ev.qty)
-        self.consumed.pop(key, None)
+        self.consumed.pop((ev.side, ev.price), None)
         if self.queues.at(ev.side, ev.price):
-            self.queues.level_changed(ev.side, ev.price, prev, self.qty_at(ev.side, ev.price))
+            self.queues.level_changed(ev.side, ev.price, self.qty_at(ev.side, ev.price))
 
     def _l3_event(self, ev: Event, leaves: Callable[[int], int], whole: bool) -> Fills:
         """An order-level change: our places move exactly by the feed orders that were ahead."""
@@ -136,11 +133,13 @@ class QueuedBook:
         kept = kind == _K.ORDER_MODIFY and where == (ev.side, ev.price) and ev.qty <= held
         prev = self.qty_at(ev.side, ev.price)
         if kind == _K.ORDER_ADD:
-            book.add(ev.order_id, ev.side, ev.price, ev.qty)
+            refused = book.add(ev.order_id, ev.side, ev.price, ev.qty)
         elif kind == _K.ORDER_MODIFY:
-            book.modify(ev.order_id, ev.side, ev.price, ev.qty)
+            refused = book.modify(ev.order_id, ev.side, ev.price, ev.qty)
         else:
-            book.reduce(ev.order_id, ev.qty, ev.side, ev.price)
+            refused = book.reduce(ev.order_id, ev.qty, ev.side, ev.price)
+        if refused:
+            return []  # the book did not change (the data-quality gate reports it): neither do we
         self.consumed.pop((ev.side, ev.price), None)
         if where is None:  # a new order joins at the back, or lots a snapshot left unattributed go
             lost = 0 if kind == _K.ORDER_ADD else min(ev.qty, prev)
@@ -148,17 +147,43 @@ class QueuedBook:
             return []
         side, price = where
         self.consumed.pop(where, None)
-        fills: Fills = []
-        if kind == _K.ORDER_FILL:
-            for key in queues.at(side, price):
-                if ev.order_id not in queues.places[key].front:  # executed behind us: we went first
-                    queues.passed(key, self.qty_at(side, price))
-                    fills.append((key, leaves(key) if whole else min(leaves(key), ev.qty)))
+        fills = (
+            self._executed(side, price, ev.order_id, ev.qty, leaves, whole) if kind == _K.ORDER_FILL else []
+        )
         # a modify that keeps priority gives up the lots it sheds; one that loses it leaves every front
         reduced = min(ev.qty, held) if kind != _K.ORDER_MODIFY else held - ev.qty if kept else held
         queues.feed_order_reduced(side, price, ev.order_id, reduced, self.qty_at(side, price))
         if kind == _K.ORDER_MODIFY and not kept:
             queues.feed_order_reduced(ev.side, ev.price, ev.order_id, 0, self.qty_at(ev.side, ev.price))
+        return fills
+
+    def _executed(
+        self, side: int, price: int, order_id: int, lots: int, leaves: Callable[[int], int], whole: bool
+    ) -> Fills:
+        """L3: a feed order at (side, price) executed `lots`; which of our resting orders went first.
+
+        Ours at a better price on that side were passed through: they fill whole. Ours at that
+        price, ahead of the executed order, were executed first, in the order they joined, out of
+        the same `lots` (each sees all of them in whole-fill mode).
+        """
+        queues = self.queues
+        fills: Fills = []
+        for own_price in queues.prices(side):
+            if own_price == price:
+                break
+            if (own_price > price) == (side == BID):
+                fills.extend((key, leaves(key)) for key in queues.at(side, own_price))
+        taken = 0
+        for key in queues.at(side, price):
+            if order_id in queues.places[key].front:
+                continue  # the executed order was ahead of this one
+            queues.passed(key, self.qty_at(side, price))
+            reaching = lots if whole else lots - taken
+            if reaching <= 0:
+                break
+            filled = leaves(key) if whole else min(leaves(key), reaching)
+            taken += filled
+            fills.append((key, filled))
         return fills
 
     def _crossed(self, before: tuple[int | None, int | None], leaves: Callable[[int], int]) -> Fills:

@@ -90,8 +90,12 @@ class RestingQueues:
         place.traded += units
         return max(0, excess)
 
-    def level_changed(self, side: int, price: int, prev: int, new: int) -> None:
-        """The displayed size at (side, price) went from `prev` to `new` lots: the model splits it."""
+    def level_changed(self, side: int, price: int, new: int) -> None:
+        """The displayed size at (side, price) is now `new` lots: the model splits the change.
+
+        Each order's machine remembers the size it last saw (`level`), so a change across a
+        cleared and rebuilt book is measured from the size before the clear.
+        """
         for key in self.at(side, price):
             place = self.places[key]
             ahead = place.state.ahead
@@ -118,7 +122,8 @@ class RestingQueues:
                     place.front[order_id] = left
                 else:
                     del place.front[order_id]
-            advance = max(advance, place.state.ahead - units_now)
+            # lots a snapshot left unattributed leave from the back; a clamp never overshoots
+            advance = min(max(advance, place.state.ahead - units_now), place.state.ahead)
             place.state = self._step(key, place.state, qp.E_DEPTH, units_now, advance)
 
     def passed(self, key: int, level_now: int) -> None:

@@ -192,16 +192,24 @@ class SimulatedVenue:
             self._report(_K.REPLACE_REJECT, request, ts, _REPLACE, reason=VenueReason.UNKNOWN_ORDER)
             return
         market = self._markets[order.instrument]
-        moved = request.price != order.price and order.order_type == OrderType.LIMIT
-        trial = dataclasses.replace(order, price=request.price, qty=request.qty)
-        takes = moved and self._marketable(market, trial)
+        limit = order.order_type == OrderType.LIMIT
+        trial = dataclasses.replace(order, price=request.price if limit else order.price, qty=request.qty)
+        takes = limit and trial.price != order.price and self._marketable(market, trial)
         if takes and order.tif == TimeInForce.POST_ONLY:
             if self.config.post_only == "reject":
                 self._report(_K.REPLACE_REJECT, order, ts, _REPLACE, reason=VenueReason.POST_ONLY_WOULD_TAKE)
                 return
             trial.price, takes = self._behind_best(market, order.side), False
+        moved = trial.price != order.price
         grows = request.qty - order.cum > order.leaves
         order.qty = request.qty
+        if (
+            order.tif == TimeInForce.GTD
+            and request.tif == TimeInForce.GTD
+            and request.expire_ts != order.expire_ts
+        ):
+            order.expire_ts = request.expire_ts  # a new expiry; the old timer finds nothing to do
+            self._push(self._expiries, order.expire_ts, order.coid)
         self._report(_K.REPLACE_ACK, order, ts, _REPLACE, price=trial.price, qty=order.qty)
         if order.leaves <= 0:  # replaced down to what already executed: the order is done
             self._leave(market, order)
@@ -269,7 +277,7 @@ class SimulatedVenue:
         order.cum += lots
         maker, taker = self._rates.get(order.instrument, (Fraction(0), Fraction(0)))
         rate = maker if liquidity == _MAKER else taker
-        fee = round(self._value[order.instrument] * price * lots * rate)
+        fee = round(self._value[order.instrument] * abs(price) * lots * rate)  # on the notional's size
         self._report(
             _K.FILL,
             order,

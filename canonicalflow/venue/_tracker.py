@@ -12,8 +12,9 @@ from typing import NamedTuple
 
 from canonicalflow.config import CoreConfig
 from canonicalflow.events import Event, EventKind
+from canonicalflow.venue._config import VenueConfig
 from canonicalflow.venue._market import QueuedBook
-from canonicalflow.venue._queue_models import QueueModel
+from canonicalflow.venue._queue_models import ConservativeQueue
 
 __all__ = ["QueuePosition", "QueueTracker"]
 
@@ -39,9 +40,12 @@ class _Working(NamedTuple):
 class QueueTracker:
     """Feed it every recorded event in order; ask it for the place of any working order."""
 
-    def __init__(self, core_config: CoreConfig, model: QueueModel, l3: bool = False) -> None:
+    def __init__(self, core_config: CoreConfig, venue_config: VenueConfig) -> None:
+        l3 = venue_config.book == "l3"
+        model = ConservativeQueue() if l3 else venue_config.build_queue_model()
+        self._whole = venue_config.fills == "whole"
         self._books = {i.id: QueuedBook(l3, model) for i in core_config.instruments}
-        self._sides: dict[int, int] = {}  # client order id -> side, from its NEW
+        self._sides: dict[int, int] = {}  # client order id -> side, from its NEW until its answer
         self._working: dict[int, _Working] = {}
 
     def position(self, coid: int) -> QueuePosition | None:
@@ -56,7 +60,7 @@ class QueueTracker:
         if book is None:
             return
         if kind < 20:
-            book.apply(ev, self._leaves, whole=False)  # the venue, not us, decides what filled
+            book.apply(ev, self._leaves, self._whole)  # the venue, not us, decides what filled
         elif kind == _K.DISPATCH and ev.command == 1:
             self._sides[ev.client_order_id] = ev.side
         elif kind == _K.ACK and ev.client_order_id in self._sides:
@@ -71,6 +75,8 @@ class QueueTracker:
             self._replaced(book, ev)
         elif kind in _GONE and ev.client_order_id in self._working:
             self._update(book, ev.client_order_id, None)
+        elif kind == _K.REJECT:
+            self._sides.pop(ev.client_order_id, None)  # refused on arrival: it never rested
 
     def _replaced(self, book: QueuedBook, ev: Event) -> None:
         coid = ev.client_order_id

@@ -159,7 +159,7 @@ def test_user_model_claiming_more_than_was_ahead_is_refused_by_the_kernel() -> N
     queues = RestingQueues(Greedy())
     queues.join(1, BID, 100, 10)
     with pytest.raises(InvariantViolation) as refused:
-        queues.level_changed(BID, 100, 10, 8)
+        queues.level_changed(BID, 100, 8)
     assert refused.value.invariant == "queue_position.advance_beyond_ahead"
     assert "greedy" in str(refused.value)
     assert queues.places[1].ahead_lots == 10  # refused, never applied

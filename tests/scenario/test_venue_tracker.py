@@ -36,7 +36,7 @@ def _run(market: list[Event], sends: list, **venue_fields: object) -> tuple[list
     """(the tracker's estimate after each market event we received, the venue's place after each)."""
     venue_config = config(**venue_fields)
     venue = _ProbedVenue(CORE, venue_config, (1,))
-    tracker = QueueTracker(CORE, venue_config.build_queue_model(), l3=venue_config.book == "l3")
+    tracker = QueueTracker(CORE, venue_config)
     script = Script(sends)
     estimates: list = []
 
