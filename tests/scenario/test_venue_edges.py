@@ -130,7 +130,9 @@ def test_l3_an_event_the_book_refuses_moves_no_place() -> None:
         L3,
         core_accepts_all=False,
     )
-    assert run.core_rejections() == [("ORDER_FILL", ("rejected", "book", 1, "overfill"))]  # the Core's book too
+    assert run.core_rejections() == [
+        ("ORDER_FILL", ("rejected", "book", 1, "overfill"))
+    ]  # the Core's book too
     assert run.place_after(2) == (4.0, 4.0)
     assert [r.kind for r in run.reports()] == ["ACK"]
 
