@@ -10,9 +10,12 @@ stream and Configuration give the same fills, in every process.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import heapq
+from collections import deque
+from collections.abc import Callable, Iterable
 
 from canonicalflow.config import CoreConfig
+from canonicalflow.errors import DataError
 from canonicalflow.events import Event
 from canonicalflow.runtime import Decide, RiskCheck, Sequencer
 from canonicalflow.state import Core
@@ -26,42 +29,79 @@ _NEVER = 1 << 127
 
 
 class Simulation:
-    """Runs one market stream through a sequencer (our side) and a simulated venue (theirs)."""
+    """Runs one market stream through a sequencer (our side) and a simulated venue (theirs).
 
-    def __init__(self, market: Sequence[Event], sequencer: Sequencer, venue: SimulatedVenue) -> None:
-        self.market, self.sequencer, self.venue = market, sequencer, venue
-        times = [venue_time(ev) for ev in market]
-        self._at_venue = sorted(range(len(market)), key=times.__getitem__)  # stable: ties keep stream order
-        self._venue_times = times
+    The stream is read once, lazily, in stream (receive-time) order. The venue needs it in venue
+    time, so events wait in a reorder buffer until no unread event can come before them: an
+    event reaches us at most `max_feed_latency_ns` after the venue acted on it, so the buffer
+    holds that much of the stream, never all of it. An event later than that is an error naming
+    it, never a silently reordered fill.
+    """
+
+    def __init__(
+        self,
+        market: Iterable[Event],
+        sequencer: Sequencer,
+        venue: SimulatedVenue,
+        max_feed_latency_ns: int = 10_000_000_000,
+    ) -> None:
+        self.sequencer, self.venue = sequencer, venue
+        self._unread = iter(market)
+        self._latency = max_feed_latency_ns
+        self._ours: deque[Event] = deque()  # read, not yet fed to the sequencer
+        self._theirs: list[tuple[int, int, Event]] = []  # heap: (venue time, read order, event)
+        self._read = 0
+        self._received = -_NEVER  # the latest receive time read: bounds every unread venue time
+        self._venue_clock = -_NEVER  # the venue time of the last market event the venue applied
 
     def run(self, progress: Callable[[int], None] = lambda done: None) -> None:
         """Until every stream is empty; `progress` hears how many market events we have seen."""
-        market, venue, sequencer = self.market, self.venue, self.sequencer
-        at_venue, venue_times = self._at_venue, self._venue_times
-        ours = theirs = 0
-        n = len(market)
+        ours, theirs, venue, sequencer = self._ours, self._theirs, self.venue, self.sequencer
+        fed = 0
         while True:
-            t_ours = market[ours].ts_receive if ours < n else _NEVER
+            t_ours = ours[0].ts_receive if ours else _NEVER
             t_report = venue.next_report_ts()
             t_report = _NEVER if t_report is None else t_report
-            t_theirs = venue_times[at_venue[theirs]] if theirs < n else _NEVER
+            t_theirs = theirs[0][0] if theirs else _NEVER
             t_work = venue.next_venue_ts()
             t_work = _NEVER if t_work is None else t_work
             earliest = min(t_ours, t_report, t_theirs, t_work)
+            if self._unread is not None and (not ours or self._received - self._latency <= earliest):
+                self._read_one()  # an unread event might still come first: look further ahead
+                continue
             if earliest == _NEVER:
                 return
             if t_ours == earliest:
-                sequencer.feed(market[ours])
-                ours += 1
-                if ours % 65_536 == 0:
-                    progress(ours)
+                sequencer.feed(ours.popleft())
+                fed += 1
+                if fed % 65_536 == 0:
+                    progress(fed)
             elif t_report == earliest:
                 sequencer.feed(venue.pop_report())
             elif t_theirs == earliest:
-                venue.on_market(market[at_venue[theirs]])
-                theirs += 1
+                self._venue_clock = t_theirs
+                venue.on_market(heapq.heappop(theirs)[2])
             else:
+                self._venue_clock = t_work
                 venue.act()
+
+    def _read_one(self) -> None:
+        assert self._unread is not None
+        ev = next(self._unread, None)
+        if ev is None:
+            self._unread = None
+            return
+        at_venue = venue_time(ev)
+        if at_venue < self._venue_clock:
+            raise DataError(
+                f"market event at position {ev.position} reached us {ev.ts_receive - at_venue:,} ns after "
+                f"the venue acted on it, later than max_feed_latency_ns={self._latency:,} allows; "
+                "raise the bound"
+            )
+        self._read += 1
+        self._received = max(self._received, ev.ts_receive)
+        self._ours.append(ev)
+        heapq.heappush(self._theirs, (at_venue, self._read, ev))  # ties keep stream order
 
 
 def _allow_all(core: Core, intent: object) -> int:
@@ -69,7 +109,7 @@ def _allow_all(core: Core, intent: object) -> int:
 
 
 def simulate(
-    market: Sequence[Event],
+    market: Iterable[Event],
     core_config: CoreConfig,
     venue_config: VenueConfig,
     decide: Decide,
@@ -77,6 +117,7 @@ def simulate(
     record: Callable[[Event], None] | None = None,
     digests: bool = True,
     tracker: QueueTracker | None = None,
+    max_feed_latency_ns: int = 10_000_000_000,
 ) -> tuple[Core, SimulatedVenue]:
     """Run `decide` over `market` against a simulated venue; every recorded event goes to `record`.
 
@@ -89,5 +130,5 @@ def simulate(
     if tracker is not None:
         keep, write = write, lambda ev: (tracker.apply(ev), keep(ev))
     sequencer = Sequencer(core, write, risk, decide, send=venue.send)
-    Simulation(market, sequencer, venue).run()
+    Simulation(market, sequencer, venue, max_feed_latency_ns).run()
     return core, venue
