@@ -71,7 +71,9 @@ class QueuedBook:
         kind = ev.kind
         if kind == _K.TRADE:
             return [] if self.l3 else self._trade(ev, leaves, whole)
-        before = (self.best_price(BID), self.best_price(ASK))
+        # the best prices before the event matter only to a resting order or a book being rebuilt
+        watching = self.queues.places or kind == _K.BOOK_CLEAR or ev.flags & _SNAPSHOT
+        before = (self.best_price(BID), self.best_price(ASK)) if watching else None
         fills: Fills = []
         if kind == _K.LEVEL_SET:
             self._level_set(ev)
@@ -88,7 +90,7 @@ class QueuedBook:
             return fills
         if self._snapshot_from is not None:
             before, self._snapshot_from = self._snapshot_from, None
-        return fills + self._crossed(before, leaves)
+        return fills if before is None else fills + self._crossed(before, leaves)
 
     def _trade(self, ev: Event, leaves: Callable[[int], int], whole: bool) -> Fills:
         """A trade reaches the resting orders on the side its aggressor took from (both if unknown)."""

@@ -108,8 +108,10 @@ class SimulatedVenue:
     # ------------------------------------------------------- the venue's clock
     def next_venue_ts(self) -> int | None:
         """When the venue next acts on its own: a request arriving or an order expiring."""
-        times = [heap[0][0] for heap in (self._inbox, self._expiries) if heap]
-        return min(times) if times else None
+        inbox, expiries = self._inbox, self._expiries
+        if inbox and expiries:
+            return min(inbox[0][0], expiries[0][0])
+        return inbox[0][0] if inbox else expiries[0][0] if expiries else None
 
     def act(self) -> None:
         """Do the venue's earliest pending work (a request, or an expiry at the same time first)."""
@@ -166,11 +168,11 @@ class SimulatedVenue:
             )
         takes = self._marketable(market, order)
         if order.tif == TimeInForce.POST_ONLY and takes:
-            if self.config.post_only == "reject":
+            repriced = self._post_only_price(market, order.side)
+            if repriced is None:
                 self._report(_K.REJECT, request, ts, _NEW, reason=VenueReason.POST_ONLY_WOULD_TAKE)
                 return
-            order.price = self._behind_best(market, order.side)
-            takes = False
+            order.price, takes = repriced, False
         self._orders[order.coid] = order
         self._report(_K.ACK, order, ts, _NEW, order_id=order.venue_id, price=order.price, qty=order.qty)
         expired = order.tif == TimeInForce.GTD and order.expire_ts <= ts  # arrived too late to trade
@@ -196,10 +198,11 @@ class SimulatedVenue:
         trial = dataclasses.replace(order, price=request.price if limit else order.price, qty=request.qty)
         takes = limit and trial.price != order.price and self._marketable(market, trial)
         if takes and order.tif == TimeInForce.POST_ONLY:
-            if self.config.post_only == "reject":
+            repriced = self._post_only_price(market, order.side)
+            if repriced is None:
                 self._report(_K.REPLACE_REJECT, order, ts, _REPLACE, reason=VenueReason.POST_ONLY_WOULD_TAKE)
                 return
-            trial.price, takes = self._behind_best(market, order.side), False
+            trial.price, takes = repriced, False
         moved = trial.price != order.price
         grows = request.qty - order.cum > order.leaves
         order.qty = request.qty
@@ -239,10 +242,13 @@ class SimulatedVenue:
             return True
         return order.price >= best if order.side == BID else order.price <= best
 
-    def _behind_best(self, market: QueuedBook, side: int) -> int:
-        """One tick on our side of the opposite best: where a repriced post-only order rests."""
+    def _post_only_price(self, market: QueuedBook, side: int) -> int | None:
+        """Where a post-only order that would take rests instead: one tick on our side of the
+        opposite best in reprice mode, nowhere (None: refused) in reject mode."""
+        if self.config.post_only == "reject":
+            return None
         best = market.best_price(-side)
-        assert best is not None  # only called for an order that would have taken
+        assert best is not None  # only asked for an order that would have taken
         return best - side
 
     def _take(self, market: QueuedBook, order: _Order, ts: int) -> None:
