@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from canonicalflow.cli._backtest import backtest, demo, report
 from canonicalflow.cli._data import data
 from canonicalflow.cli._journal import journal
 from canonicalflow.cli._replay import replay, synth, verify_determinism
@@ -20,6 +21,9 @@ def main() -> None:
     """
 
 
+main.add_command(demo)
+main.add_command(backtest)
+main.add_command(report)
 main.add_command(spec)
 main.add_command(data)
 main.add_command(journal)

@@ -9,11 +9,13 @@ from pathlib import Path
 
 import click
 
+from canonicalflow.backtest import load_config as load_backtest
 from canonicalflow.errors import CanonicalFlowError
 from canonicalflow.events import to_record_batch
 from canonicalflow.journal import JournalWriter
 from canonicalflow.runtime import (
     CONFIG_FILE,
+    compare_backtests,
     compare_processes,
     describe,
     latest_checkpoint,
@@ -74,23 +76,27 @@ def replay(journal: Path, to_position: int | None, config: Path | None, checkpoi
 
 
 @click.command("verify-determinism")
-@click.argument("journal", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("target", type=click.Path(exists=True, path_type=Path))
 @click.option(
     "--config", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None, help=_CONFIG_HELP
 )
-def verify_determinism(journal: Path, config: Path | None) -> None:
-    """Replay JOURNAL in two processes with different PYTHONHASHSEED values; compare every digest.
+def verify_determinism(target: Path, config: Path | None) -> None:
+    """Run TARGET in two processes with different PYTHONHASHSEED values; compare every digest.
 
-    Prints the number of positions compared, or the first position where the digests differ and
-    the State each process reached there.
+    TARGET is a journal directory (replayed) or a backtest's TOML file (the whole backtest runs
+    twice: market data, strategy, risk, venue). Prints the number of positions compared, or the
+    first position where the digests differ and the State each process reached there.
     """
-    try:
-        load_config(journal, config)  # fail here, in one line, rather than in both workers
-    except CanonicalFlowError as error:
-        _fail(error)
     with tempfile.TemporaryDirectory() as workdir:
         try:
-            compared, divergence = compare_processes(journal, config, Path(workdir))
+            if target.is_dir():
+                load_config(target, config)  # fail here, in one line, rather than in both workers
+                compared, divergence = compare_processes(target, config, Path(workdir))
+            else:
+                load_backtest(target)
+                compared, divergence = compare_backtests(target, Path(workdir))
+        except CanonicalFlowError as error:
+            _fail(error)
         except subprocess.CalledProcessError as error:  # a worker failed: its last line says why
             _fail(RuntimeError((error.stderr or "").strip().splitlines()[-1:] or error))
     if divergence is None:

@@ -50,6 +50,11 @@ class CoreConfig(_Strict):
     version: str = Field(min_length=1)
     instruments: tuple[Instrument, ...] = Field(min_length=1)
     rate_limits: tuple[RateLimit, ...] = ()
+    timer_ns: int = Field(
+        default=0,
+        ge=0,
+        description="the strategy's timer: a WAKEUP on every multiple of this many ns of event time (0: none)",
+    )
     retained_final_orders: int = Field(
         default=10_000,
         ge=0,

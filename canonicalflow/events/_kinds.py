@@ -139,7 +139,8 @@ FIELDS: dict[EventKind, tuple[str, ...]] = {
     EventKind.TRADE_BUST: ("client_order_id", "trade_id", "qty"),
     EventKind.TRADE_CORRECT: ("client_order_id", "trade_id", "price", "qty"),
     EventKind.RISK_DECISION: ("intent_id", "client_order_id", "command", "allowed", "reason", *_ORDER_TERMS),
-    EventKind.DISPATCH: ("intent_id", "client_order_id", "command", *_ORDER_TERMS),
+    # `reason` non-zero: risk, checked again, withdrew the queued command instead of sending it
+    EventKind.DISPATCH: ("intent_id", "client_order_id", "command", *_ORDER_TERMS, "reason"),
     EventKind.RATE_LIMIT_CONSUMED: ("scope", "tokens"),
     EventKind.SESSION_START: (),
     EventKind.SESSION_STOP: (),

@@ -6,7 +6,12 @@ from canonicalflow.runtime._checkpoints import (
     load_checkpoint,
     save_checkpoint,
 )
-from canonicalflow.runtime._determinism import Divergence, compare_processes, first_divergence
+from canonicalflow.runtime._determinism import (
+    Divergence,
+    compare_backtests,
+    compare_processes,
+    first_divergence,
+)
 from canonicalflow.runtime._replay import (
     CONFIG_FILE,
     describe,
@@ -25,6 +30,7 @@ __all__ = [
     "RiskCheck",
     "Sequencer",
     "checkpoint_positions",
+    "compare_backtests",
     "compare_processes",
     "describe",
     "first_divergence",

@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Divergence", "compare_processes", "first_divergence"]
+__all__ = ["Divergence", "compare_backtests", "compare_processes", "first_divergence"]
 
 _RECORD = 8 + 16  # position (int64, little endian) + digest
 
@@ -30,6 +30,17 @@ else:
     with open(out, "wb") as f:
         for _, result in steps:
             f.write(result.position.to_bytes(8, "little", signed=True) + result.digest)
+"""
+
+_BACKTEST_WORKER = """
+import sys
+from pathlib import Path
+from canonicalflow.backtest import run
+config, run_dir, out = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
+with open(out, "wb") as f:
+    def write(position, digest):
+        f.write(position.to_bytes(8, "little", signed=True) + digest)
+    run(config, run_dir, force=True, progress=False, digests=write, report=False)
 """
 
 
@@ -72,5 +83,29 @@ def compare_processes(
     states = tuple(
         _run(journal, config, out, seed, position).splitlines()
         for seed, out in zip(seeds, files, strict=True)
+    )
+    return compared, Divergence(position, states)  # type: ignore[arg-type]
+
+
+def compare_backtests(
+    config: Path, workdir: Path, seeds: tuple[str, str] = ("0", "4242")
+) -> tuple[int, Divergence | None]:
+    """Run the backtest `config` in two processes; (positions compared, the first divergence or None).
+
+    Each run writes its own run directory under `workdir`; at a divergence, each process's State
+    there is read back from its own journal.
+    """
+    files = [workdir / f"digests-{seed}.bin" for seed in seeds]
+    runs = [workdir / f"run-{seed}" for seed in seeds]
+    for seed, out, run_dir in zip(seeds, files, runs, strict=True):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        command = [sys.executable, "-c", _BACKTEST_WORKER, str(config), str(run_dir), str(out)]
+        subprocess.run(command, env=env, check=True, capture_output=True, text=True)
+    compared, position = first_divergence(*files)
+    if position is None:
+        return compared, None
+    states = tuple(
+        _run(run_dir / "journal", None, out, seed, position).splitlines()
+        for seed, out, run_dir in zip(seeds, files, runs, strict=True)
     )
     return compared, Divergence(position, states)  # type: ignore[arg-type]

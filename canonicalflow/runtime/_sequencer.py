@@ -6,8 +6,10 @@ it does as an event, so the journal alone replays every decision:
 - each input (market data, execution reports, control) gets the next stream position;
 - after each step the strategy may return intents; each intent's risk outcome is recorded as a
   RISK_DECISION;
-- every command execution control lets go is recorded as a DISPATCH, then a RATE_LIMIT_CONSUMED
-  per bucket it draws on, and handed to the venue;
+- every command execution control lets go is checked by risk once more (a NEW or REPLACE may have
+  waited while the position moved) and recorded as a DISPATCH: a denied one with its reason, and
+  withdrawn; an allowed one followed by a RATE_LIMIT_CONSUMED per bucket it draws on, and handed
+  to the venue;
 - before an input later than an obligation's due time, a WAKEUP at that time is recorded first,
   so a command held back by the rate limit goes out when its token frees, not at the next input;
 - every `checkpoint_every` positions, a CHECKPOINT is recorded and the Core's snapshot saved.
@@ -43,11 +45,15 @@ class Intent(NamedTuple):
     expire_ts: int = 0  # GTD only: when the venue expires it
 
 
-RiskCheck = Callable[[Core, Intent], int]  # 0 allows; any other value is the refusal's reason code
+# 0 allows; any other value is the refusal's reason code. A check may also return the intent it
+# allows, normalised (price onto the tick grid, size onto the lot): that is what gets queued.
+# The same check runs again on a queued NEW or REPLACE just before it is dispatched.
+RiskCheck = Callable[[Core, Intent], int | tuple[int, Intent]]
 Decide = Callable[[Core, Event, StepResult], Iterable[Intent]]  # after each event, what to do
 
 
 _IDLE_KEY = ec.initial()
+_CANCEL = 3
 _BAD_RECEIVE_TS = int(Flag.BAD_RECEIVE_TS)
 
 
@@ -132,7 +138,9 @@ class Sequencer:
         self._dispatch_ready()
 
     def _decision(self, intent: Intent) -> None:
-        reason = self._risk(self.core, intent)
+        intent = Intent(*map(int, intent))  # plain ints: an IntEnum's repr would change the digest
+        verdict = self._risk(self.core, intent)
+        reason, intent = verdict if isinstance(verdict, tuple) else (verdict, intent)
         now = self.core.now
         self._apply(
             Event(
@@ -154,6 +162,13 @@ class Sequencer:
             )
         )
 
+    def _recheck(self, intent: Intent) -> int:
+        """Risk again, on the State of now, for a command that adds exposure; a cancel always goes."""
+        if intent.command == _CANCEL:
+            return 0
+        verdict = self._risk(self.core, intent)
+        return verdict[0] if isinstance(verdict, tuple) else verdict
+
     def _dispatch_ready(self) -> None:
         """Dispatch queued commands in execution control's order until none is free to go."""
         refused: set[int] = set()
@@ -162,22 +177,38 @@ class Sequencer:
             core = self.core
             intent_id, side, price, qty, order_type, tif, expire_ts = core.requests[coid]
             now = core.now
+            command = core.keys[coid].queued
+            intent = Intent(
+                intent_id,
+                core.key_instrument[coid],
+                coid,
+                command,
+                side,
+                price,
+                qty,
+                order_type,
+                tif,
+                expire_ts,
+            )
             dispatch = Event(
                 kind=int(EventKind.DISPATCH),
                 ts_exchange=now,
                 ts_receive=now,
-                instrument=core.key_instrument[coid],
+                instrument=intent.instrument,
                 intent_id=intent_id,
                 client_order_id=coid,
-                command=core.keys[coid].queued,
+                command=command,
                 side=side,
                 price=price,
                 qty=qty,
                 order_type=order_type,
                 tif=tif,
                 expire_ts=expire_ts,
+                reason=self._recheck(intent),
             )
             _, result = self._apply(dispatch)
+            if dispatch.reason:
+                continue  # withdrawn: recorded, nothing goes to the venue
             if result.rejections:
                 refused.add(coid)  # recorded; it stays queued, and is not tried again on this step
                 continue

@@ -1,14 +1,26 @@
 """The Core: State as a fold of the event stream and the Configuration, digested at every position."""
 
-from canonicalflow.state._core import RATE_LIMIT_WAKEUP, Control, Core, Obligation, Quote, StepResult, replay
+from canonicalflow.state._core import (
+    RATE_LIMIT_WAKEUP,
+    TIMER_WAKEUP,
+    Control,
+    Core,
+    Obligation,
+    Quote,
+    StepResult,
+    replay,
+)
 from canonicalflow.state._digest import GENESIS, chain
+from canonicalflow.state._portfolio import Position
 
 __all__ = [
     "GENESIS",
     "RATE_LIMIT_WAKEUP",
+    "TIMER_WAKEUP",
     "Control",
     "Core",
     "Obligation",
+    "Position",
     "Quote",
     "StepResult",
     "chain",

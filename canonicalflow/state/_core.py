@@ -1,8 +1,9 @@
 """The Core: fold one canonical event into State, through the generated kernels.
 
-State has three domains: market (top of book, price levels, the venue's resting orders, last
+State has four domains: market (top of book, price levels, the venue's resting orders, last
 trade), execution (our orders through the order-lifecycle kernel, execution control per order key
-through its kernel, rate-limit buckets) and control (session, trading switch, kill switch,
+through its kernel, rate-limit buckets), the portfolio (a position per instrument from our fills,
+in integers) and control (session, trading switch, kill switch,
 configuration version, feed gaps, wake-ups). Nothing else changes it: no clock, no I/O, no
 randomness. Every change an event makes is listed, digested into the chain, and returned; a
 kernel's refusal is one of those changes, recorded, never an exception.
@@ -20,8 +21,18 @@ from canonicalflow.config import CoreConfig
 from canonicalflow.errors import InvariantViolation
 from canonicalflow.events import Event, EventKind, Flag
 from canonicalflow.state._digest import GENESIS, chain
+from canonicalflow.state._portfolio import Position, trade
 
-__all__ = ["RATE_LIMIT_WAKEUP", "Control", "Core", "Obligation", "Quote", "StepResult", "replay"]
+__all__ = [
+    "RATE_LIMIT_WAKEUP",
+    "TIMER_WAKEUP",
+    "Control",
+    "Core",
+    "Obligation",
+    "Quote",
+    "StepResult",
+    "replay",
+]
 
 Change = tuple
 
@@ -64,6 +75,7 @@ class StepResult(NamedTuple):
 
 
 RATE_LIMIT_WAKEUP = 1  # Obligation.reason: a queued command waits for a rate-limit token
+TIMER_WAKEUP = 2  # Obligation.reason: the strategy's timer (`CoreConfig.timer_ns`) is due
 _DISPATCH_ORDER = {
     ec.SLOT_CANCEL: 0,
     ec.SLOT_REPLACE: 1,
@@ -73,6 +85,7 @@ _DISPATCH_ORDER = {
 _NEW = 1  # Event.command: 1 NEW, 2 REPLACE, 3 CANCEL
 _COMMAND_EVENT = {_NEW: ec.E_SUBMIT_NEW, 2: ec.E_SUBMIT_REPLACE, 3: ec.E_SUBMIT_CANCEL}
 _IDLE_KEY = ec.initial()
+_FLAT = Position()
 _BAD_RECEIVE_TS = int(Flag.BAD_RECEIVE_TS)  # a plain int: enum arithmetic costs on every event
 _FINAL_ORDER_STATES = frozenset({order.S_FILLED}) | order.TERMINAL_STATES
 
@@ -92,7 +105,9 @@ class Core:
             tuple[int, int], tuple[int, int, int]
         ] = {}  # (instrument, id) -> side, price, lots
         self.orders: dict[int, order.State] = {}  # client order id -> order lifecycle
-        self.order_fills: dict[int, dict[int, int]] = {}  # client order id -> trade id -> lots
+        # client order id -> trade id -> (lots, instrument, side, price, fee): what a bust takes back
+        self.order_fills: dict[int, dict[int, tuple[int, int, int, int, int]]] = {}
+        self.positions: dict[int, Position] = {}  # instrument -> position
         self.keys: dict[int, ec.State] = {}  # client order id -> execution control
         self._queued: set[int] = (
             set()
@@ -142,6 +157,7 @@ class Core:
         "final_orders",
         "buckets",
         "feed_gaps",
+        "positions",
     )
 
     def snapshot(self) -> dict:
@@ -203,13 +219,18 @@ class Core:
         return sorted(ready, key=lambda coid: (_DISPATCH_ORDER[self.keys[coid].queued], coid))
 
     def obligations(self) -> list[Obligation]:
-        """When a command held back by the rate limit may go: the earliest token per empty bucket."""
+        """When a command held back by the rate limit may go (the earliest token per empty bucket),
+        and when the strategy's timer is next due: on each multiple of `timer_ns`, once the stream has begun."""
         due: dict[int, int] = {}
         for coid in sorted(self._queued):
             for scope in self.scopes(coid):
                 if self._tokens(scope) < 1:
                     due[scope] = self.buckets[scope][1] + self._limits[scope].refill_ns
-        return sorted(Obligation(ts, RATE_LIMIT_WAKEUP, scope) for scope, ts in due.items())
+        found = [Obligation(ts, RATE_LIMIT_WAKEUP, scope) for scope, ts in due.items()]
+        timer = self.config.timer_ns
+        if timer and self.position > 0:
+            found.append(Obligation((self.now // timer + 1) * timer, TIMER_WAKEUP, 0))
+        return sorted(found)
 
     def scopes(self, coid: int) -> list[int]:
         """The rate-limit buckets a request for this key must take a token from."""
@@ -313,15 +334,17 @@ class Core:
                 if ev.trade_id not in fills:
                     changes.append(("rejected", "order", coid, "unknown_execution"))
                     return
-                qty = fills[ev.trade_id]  # a bust voids the whole execution it names
+                qty = fills[ev.trade_id][0]  # a bust voids the whole execution it names
             was_final = self.orders[coid].state in _FINAL_ORDER_STATES
             if not self._step_order(coid, order_event, qty, 0, changes):
                 return
             if order_event == order.E_FILL:
-                self.order_fills.setdefault(coid, {})[ev.trade_id] = qty
+                terms = (qty, ev.instrument, ev.side, ev.price, ev.fee)
+                self.order_fills.setdefault(coid, {})[ev.trade_id] = terms
                 changes.append(("fill", coid, ev.trade_id, qty))
+                self._move_position(terms, False, changes)
             elif order_event == order.E_BUST:
-                del fills[ev.trade_id]
+                self._move_position(fills.pop(ev.trade_id), True, changes)
                 changes.append(("fill", coid, ev.trade_id, 0))
             self._tell_execution_control(coid, was_final, answers, changes)
 
@@ -334,10 +357,23 @@ class Core:
             changes.append(("rejected", "order", coid, "unknown_execution"))
             return
         was_final = self.orders[coid].state in _FINAL_ORDER_STATES
-        if self._step_order(coid, order.E_CORRECT, was, ev.qty, changes):
-            self.order_fills[coid][ev.trade_id] = ev.qty
+        if self._step_order(coid, order.E_CORRECT, was[0], ev.qty, changes):
+            _, instrument, side, _, fee = was
+            now = (ev.qty, instrument, side, ev.price, fee)  # the fee stays as charged
+            self.order_fills[coid][ev.trade_id] = now
             changes.append(("fill", coid, ev.trade_id, ev.qty))
+            self._move_position(was, True, changes)
+            self._move_position(now, False, changes)
             self._tell_execution_control(coid, was_final, False, changes)
+
+    def _move_position(
+        self, terms: tuple[int, int, int, int, int], undo: bool, changes: list[Change]
+    ) -> None:
+        """Our fill (or its bust, `undo`) moves the instrument's position."""
+        qty, instrument, side, price, fee = terms
+        position = trade(self.positions.get(instrument, _FLAT), side, price, qty, fee, undo)
+        self.positions[instrument] = position
+        changes.append(("position", instrument, *position))
 
     def _tell_execution_control(
         self, coid: int, was_final: bool, answers: bool, changes: list[Change]
@@ -440,6 +476,10 @@ class Core:
             return
         if queued in (ec.SLOT_NEW, ec.SLOT_REPLACE) and self.requests[coid][1:] != _order_terms(ev):
             changes.append(("rejected", "execution_control", coid, "request_mismatch"))
+            return
+        if ev.reason:  # risk, checked again, denied it: the command leaves the queue unsent
+            changes.append(("withdrawn", ev.intent_id, coid, ev.reason))
+            self._step_key(coid, ec.E_WITHDRAW, 0, changes)
             return
         if queued in (ec.SLOT_NEW, ec.SLOT_REPLACE) and not 1 <= ev.qty <= order.MAX_QTY:
             changes.append(("rejected", "order", coid, "bad_quantity"))

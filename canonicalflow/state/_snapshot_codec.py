@@ -15,18 +15,19 @@ from canonicalflow._generated import execution_control_kernel as ec
 from canonicalflow._generated import order_lifecycle_kernel as order
 from canonicalflow.errors import DataError
 from canonicalflow.state._core import Control, Core, Quote
+from canonicalflow.state._portfolio import Position
 
 __all__ = ["decode_snapshot", "encode_snapshot"]
 
-FORMAT = 1
+FORMAT = 2  # 2: fills keep their terms, positions
 
 
 def _ints(value: list) -> tuple[int, ...]:
     return tuple(value)
 
 
-def _fills(value: list) -> dict[int, int]:
-    return {trade_id: lots for trade_id, lots in value}
+def _fills(value: list) -> dict[int, tuple[int, ...]]:
+    return {trade_id: tuple(terms) for trade_id, terms in value}
 
 
 # Domain -> (key from JSON, value from JSON). Keys are ints or tuples of ints.
@@ -42,6 +43,7 @@ _DECODERS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
     "final_orders": (int, lambda v: None),
     "buckets": (int, _ints),
     "feed_gaps": (int, _ints),
+    "positions": (int, lambda v: Position(*v)),
 }
 
 

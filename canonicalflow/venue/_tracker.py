@@ -54,6 +54,10 @@ class QueueTracker:
         place = self._books[order.instrument].queues.places.get(coid) if order else None
         return QueuePosition(place.ahead_lots, place.level_lots) if place else None
 
+    def book(self, instrument: int) -> QueuedBook:
+        """The instrument's book as we have received it: what a strategy may look at."""
+        return self._books[instrument]
+
     def apply(self, ev: Event) -> None:
         kind = ev.kind
         book = self._books.get(ev.instrument)

@@ -10,7 +10,7 @@ from canonicalflow._generated import execution_control_kernel as ec
 from canonicalflow._generated import order_lifecycle_kernel as order
 from canonicalflow.errors import InvariantViolation
 from canonicalflow.events import Event, EventKind, Flag
-from canonicalflow.state import Core
+from canonicalflow.state import Core, Position
 from canonicalflow.testing import synthetic_config
 
 
@@ -82,12 +82,15 @@ def test_dispatch_without_a_risk_decision_is_refused_by_execution_control() -> N
     assert core.digest != Core(synthetic_config()).digest  # the refusal is in the history
 
 
-def test_a_correction_restates_the_fill_it_names() -> None:
-    core = _core_after(
-        *_stream(*NEW_ORDER, (EventKind.FILL, {"client_order_id": 7, "qty": 6, "trade_id": 3}))
+def test_a_correction_restates_the_fill_it_names_and_the_position_follows() -> None:
+    fill = {"client_order_id": 7, "qty": 6, "trade_id": 3, "side": 1, "price": 100, "fee": 4}
+    core = _core_after(*_stream(*NEW_ORDER, (EventKind.FILL, fill)))
+    assert core.positions[1] == Position(qty=6, cost=600, fees=4, volume=6, traded=600, fills=1)
+    core.apply(
+        Event(position=5, kind=int(EventKind.TRADE_CORRECT), client_order_id=7, trade_id=3, price=98, qty=2)
     )
-    core.apply(Event(position=5, kind=int(EventKind.TRADE_CORRECT), client_order_id=7, trade_id=3, qty=2))
-    assert core.orders[7].cum == 2 and core.order_fills[7][3] == 2
+    assert core.orders[7].cum == 2 and core.order_fills[7][3][0] == 2
+    assert core.positions[1] == Position(qty=2, cost=196, fees=4, volume=2, traded=196, fills=1)
 
 
 def test_book_events_maintain_levels() -> None:

@@ -1,0 +1,127 @@
+"""A backtest as one TOML file: data, instruments, venue, risk, strategy, run options.
+
+Validated with pydantic, unknown keys refused at every level (a misspelt limit must not silently
+be no limit), and fingerprinted: the SHA-256 of its canonical JSON names the run, so two runs
+compare only when their fingerprints match.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from canonicalflow.config import Instrument
+from canonicalflow.errors import DataError
+from canonicalflow.orderflow import ZeroIntelligence
+from canonicalflow.risk import RiskConfig
+from canonicalflow.strategy import Cadence
+from canonicalflow.venue import VenueConfig
+
+__all__ = ["BacktestConfig", "DataConfig", "GeneratorConfig", "RunOptions", "StrategyConfig", "load_config"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class GeneratorConfig(_Strict):
+    """Seeded synthetic order flow shipped with the package: no third-party data needed."""
+
+    kind: Literal["zero_intelligence"] = "zero_intelligence"
+    seed: int = 1
+    events: int = Field(default=100_000, gt=0)
+    instrument: int = Field(default=1, ge=0)
+    params: ZeroIntelligence = ZeroIntelligence()
+
+
+class DataConfig(_Strict):
+    """Where the market events come from: datasets of a canonical store, or the generator."""
+
+    store: Path | None = Field(default=None, description="a canonical store's root (relative: to the file)")
+    datasets: tuple[str, ...] = Field(
+        default=(), description="dataset ids in the store, e.g. nasdaq/AMZN/2012-06-21"
+    )
+    generator: GeneratorConfig | None = None
+    max_events: int = Field(default=0, ge=0, description="stop after this many market events (0: all)")
+    max_feed_latency_ns: int = Field(default=10_000_000_000, gt=0)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> DataConfig:
+        if (self.generator is None) == (self.store is None):
+            raise ValueError("name either a store with its datasets, or a generator")
+        if self.store is not None and not self.datasets:
+            raise ValueError("a store needs at least one dataset")
+        return self
+
+
+class StrategyConfig(_Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    class_: str = Field(alias="class", description="'package.module:Class', a Strategy subclass")
+    params: dict[str, Any] = Field(default_factory=dict)
+    cadence: Cadence = Cadence()
+
+
+class RunOptions(_Strict):
+    sample_ms: int = Field(default=1_000, gt=0, description="equity and queue samples, ms of event time")
+    checkpoint_every: int = Field(default=0, ge=0, description="a checkpoint every N positions (0: none)")
+    retained_final_orders: int = Field(default=10_000, ge=0)
+
+
+class BacktestConfig(_Strict):
+    name: str = Field(min_length=1)
+    data: DataConfig
+    instruments: tuple[Instrument, ...] = Field(
+        default=(),
+        description="with a store: optional overrides by id (multiplier, currency); required otherwise",
+    )
+    venue: VenueConfig = VenueConfig()
+    risk: RiskConfig = RiskConfig()
+    strategy: StrategyConfig
+    run: RunOptions = RunOptions()
+
+    def canonical_json(self) -> str:
+        return json.dumps(
+            self.model_dump(mode="json", by_alias=True),
+            sort_keys=True,
+            separators=(",", ":"),
+            ensure_ascii=True,
+        )
+
+    @property
+    def fingerprint(self) -> str:
+        return hashlib.sha256(self.canonical_json().encode()).hexdigest()
+
+
+def load_config(source: Path | str | dict[str, Any] | BacktestConfig) -> BacktestConfig:
+    """A validated config from a TOML file's path, a dict, or a config; paths inside a file resolve from it."""
+    if isinstance(source, BacktestConfig):
+        return source
+    if isinstance(source, dict):
+        return _validate(source, "config")
+    path = Path(source)
+    try:
+        raw = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except tomllib.TOMLDecodeError as error:
+        raise DataError(f"{path}: not valid TOML: {error}") from None
+    data = raw.get("data")
+    if isinstance(data, dict) and isinstance(data.get("store"), str):
+        data["store"] = str((path.parent / data["store"]).resolve())
+    return _validate(raw, str(path))
+
+
+def _validate(raw: dict[str, Any], where: str) -> BacktestConfig:
+    try:
+        return BacktestConfig.model_validate(raw)
+    except ValidationError as error:
+        lines = [
+            f"  {'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}" for e in error.errors()
+        ]
+        raise DataError(f"{where}: invalid backtest configuration\n" + "\n".join(lines)) from None

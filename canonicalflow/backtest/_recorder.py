@@ -1,0 +1,157 @@
+"""What a run keeps besides State: the journal, and the rows of the fills, equity and queue tables.
+
+It hears every recorded event right after the Core applied it, feeds the projections the
+strategy reads (queue places, our orders), appends the event to the journal, and samples equity
+and queue places on a fixed grid of event time. Digests go to `digests` when asked, one per
+position, for the determinism check.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from fractions import Fraction
+
+import pyarrow as pa
+
+from canonicalflow.events import Event, EventKind, to_record_batch
+from canonicalflow.journal import JournalWriter
+from canonicalflow.risk import RiskEngine
+from canonicalflow.state import Core
+from canonicalflow.strategy import Money, OwnOrders, View
+from canonicalflow.venue import QueueTracker
+
+__all__ = ["Recorder"]
+
+_FILL = EventKind.FILL
+_JOURNAL_BATCH = 65_536
+
+
+class Recorder:
+    def __init__(
+        self,
+        core: Core,
+        tracker: QueueTracker,
+        orders: OwnOrders,
+        view: View,
+        risk: RiskEngine,
+        sample_ns: int,
+        journal: JournalWriter | None = None,
+        digests: Callable[[int, bytes], None] | None = None,
+    ) -> None:
+        self._core, self._tracker, self._orders, self._view, self._risk = core, tracker, orders, view, risk
+        self._sample_ns = sample_ns
+        self._next_sample = 0
+        self._journal, self._digests = journal, digests
+        self._pending: list[Event] = []
+        self.recorded = 0
+        self.market_events = 0
+        self.fills: list[tuple] = []
+        self.equity: list[tuple] = []
+        self.queue: list[tuple] = []
+        self._symbol = {i: view.instrument(i).symbol for i in view.instruments}
+
+    def record(self, ev: Event) -> None:
+        core = self._core
+        ahead = self._tracker.position(ev.client_order_id) if ev.kind == _FILL else None
+        self._tracker.apply(ev)
+        self._orders.apply(ev)
+        self.recorded += 1
+        if ev.kind < 20:
+            self.market_events += 1
+        if self._journal is not None:
+            self._pending.append(ev)
+            if len(self._pending) == _JOURNAL_BATCH:
+                self.flush()
+        if self._digests is not None:
+            self._digests(ev.position, core.digest)
+        if ev.kind == _FILL and core.order_fills.get(ev.client_order_id, {}).get(ev.trade_id) is not None:
+            self._fill(ev, ahead.ahead if ahead else math.nan)
+        if core.now >= self._next_sample and core.position > 0:
+            self._sample(core.now)
+            self._next_sample = (core.now // self._sample_ns + 1) * self._sample_ns
+
+    def flush(self) -> None:
+        if self._journal is not None and self._pending:
+            self._journal.append(to_record_batch(self._pending))
+            self._pending = []
+
+    def finish(self) -> None:
+        """The last sample at the end of the stream, and the journal's last batch."""
+        self._sample(self._core.now)
+        self.flush()
+
+    def _fill(self, ev: Event, ahead: float) -> None:
+        view, money, i = self._view, self._view.money, ev.instrument
+        mid = view.book(i).mid()
+        self.fills.append(
+            (
+                ev.position,
+                ev.ts_exchange,
+                ev.ts_receive,
+                i,
+                self._symbol[i],
+                ev.client_order_id,
+                ev.trade_id,
+                ev.side,
+                ev.price,
+                float(money.price(i, ev.price)),
+                ev.qty,
+                float(money.qty(i, ev.qty)),
+                ev.liquidity,
+                ev.fee,
+                float(money.fees(i, ev.fee)),
+                math.nan if mid is None else float(money.price(i, mid)),
+                view.position(i),
+                ahead if ev.liquidity == 1 else math.nan,
+            )
+        )
+
+    def _sample(self, ts: int) -> None:
+        view, money = self._view, self._view.money
+        total = Fraction(0)
+        for i in view.instruments:
+            book = view.book(i)
+            bid, ask, mid = book.best_bid(), book.best_ask(), book.mid()
+            realized, unrealized, fees = money.pnl(i, view.portfolio(i), mid)
+            total += realized + unrealized - fees
+            self.equity.append(
+                (
+                    ts,
+                    i,
+                    self._symbol[i],
+                    _price(money, i, bid),
+                    _price(money, i, ask),
+                    _price(money, i, mid),
+                    view.position(i),
+                    float(realized),
+                    float(unrealized),
+                    float(fees),
+                    float(realized + unrealized - fees),
+                )
+            )
+        self._risk.observe(ts, total)
+        for o in view.orders():
+            if o.queue is not None:
+                self.queue.append(
+                    (
+                        ts,
+                        o.instrument,
+                        o.client_order_id,
+                        o.side,
+                        o.price,
+                        float(money.price(o.instrument, o.price)),
+                        o.queue.ahead,
+                        o.queue.level,
+                    )
+                )
+
+    def table(self, rows: list[tuple], schema: pa.Schema) -> pa.Table:
+        columns = list(zip(*rows, strict=True)) if rows else [()] * len(schema)
+        return pa.Table.from_arrays(
+            [pa.array(c, type=f.type) for c, f in zip(columns, schema, strict=True)], schema=schema
+        )
+
+
+def _price(money: Money, instrument: int, ticks: int | Fraction | None) -> float:
+    return math.nan if ticks is None else float(money.price(instrument, ticks))

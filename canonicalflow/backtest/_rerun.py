@@ -1,0 +1,57 @@
+"""Replay a run's decisions: its inputs again through the strategy, risk and execution control.
+
+The journal holds everything: the inputs (market data, our reports, control events) and what the
+engine did about them (risk decisions, dispatches, rate-limit draws, wake-ups, checkpoints). Feed
+the inputs alone to a fresh session of the same configuration and every decision must come out
+again, at the same position, field for field; no venue is needed, its answers are inputs.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+from canonicalflow.backtest._config import load_config
+from canonicalflow.backtest._runner import BACKTEST_FILE, Session
+from canonicalflow.events import Event, EventKind
+from canonicalflow.journal import JournalReader
+from canonicalflow.runtime import load_config as load_core_config
+
+__all__ = ["rerun_decisions"]
+
+_MADE_HERE = frozenset(
+    (
+        EventKind.RISK_DECISION,
+        EventKind.DISPATCH,
+        EventKind.RATE_LIMIT_CONSUMED,
+        EventKind.WAKEUP,
+        EventKind.CHECKPOINT,
+    )
+)
+
+
+def rerun_decisions(run_dir: Path) -> tuple[int, tuple[Event, Event | None] | None]:
+    """(events compared, None) when the rerun records exactly the journal; else the first pair that differs."""
+    config = load_config(json.loads((run_dir / BACKTEST_FILE).read_text()))
+    journal = run_dir / "journal"
+    core_config = load_core_config(journal)  # as the run used it
+    recorded: list[Event] = []
+    with tempfile.TemporaryDirectory() as checkpoints:
+        session = Session(
+            config, core_config, send=lambda ev: None, checkpoints=Path(checkpoints), tap=recorded.append
+        )
+        compared = 0
+        original = JournalReader(journal).events()
+        for ev in JournalReader(journal).events():
+            if ev.kind in _MADE_HERE:
+                continue
+            session.sequencer.feed(ev)
+            for made in recorded:
+                was = next(original, None)
+                if was != made:
+                    return compared, (made, was)
+                compared += 1
+            recorded.clear()
+        leftover = next(original, None)
+    return compared, None if leftover is None else (leftover, None)

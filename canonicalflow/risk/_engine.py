@@ -1,0 +1,212 @@
+"""The risk gate: allowed or denied, with a stable reason, for every intent and again at dispatch.
+
+Fail-closed: a check that cannot be made (no mid to value a market order, an error while
+evaluating) denies. Cancels pass every gate but the instrument's: reducing risk is never blocked.
+Gates run in a fixed order (trading switches, losses, parameters, normalisation, exposure) so the
+first failing one names the reason.
+
+The loss gates watch PnL at the mid over time: its peak and its recent highs are kept here, from
+the PnL seen at each check and at each `observe` (the runner's equity samples). Both come from the
+stream alone, so a rerun keeps them identically.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from fractions import Fraction
+
+from canonicalflow.events import OrderType, TimeInForce
+from canonicalflow.risk._config import RiskConfig
+from canonicalflow.risk._reasons import RiskReason
+from canonicalflow.runtime import Intent
+from canonicalflow.state import Core
+from canonicalflow.strategy import OwnOrder, View
+
+__all__ = ["RiskEngine"]
+
+R = RiskReason
+_NEW, _REPLACE, _CANCEL = 1, 2, 3
+_MARKET_TIFS = frozenset((TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK))
+
+
+class RiskEngine:
+    """A `RiskCheck` for the sequencer: `engine(core, intent) -> (reason, normalised intent)`."""
+
+    def __init__(self, config: RiskConfig, view: View) -> None:
+        self.config, self.view = config, view
+        self._limit = {
+            name: Fraction(value) if value is not None else None
+            for name, value in (
+                ("max_loss", config.max_loss),
+                ("max_drawdown", config.max_drawdown),
+                ("rolling_loss", config.rolling_loss),
+                ("min_notional", config.min_notional),
+                ("single", config.max_single_order_notional),
+                ("gross", config.max_gross_notional),
+                ("gross_quotes", config.max_gross_quote_notional),
+                ("net_quotes", config.max_net_quote_notional),
+            )
+        }
+        self._window_ns = round(config.rolling_window_s * 1e9)
+        self.peak: Fraction | None = None
+        self._highs: deque[tuple[int, Fraction]] = (
+            deque()
+        )  # (ts, pnl), pnl decreasing: the window's max first
+        self.decided: dict[RiskReason, int] = {}  # how often each reason was given
+
+    def __call__(self, core: Core, intent: Intent) -> tuple[int, Intent]:
+        try:
+            reason, intent = self._check(core, intent)
+        except Exception:  # a gate that cannot decide denies
+            reason = R.RISK_ERROR
+        self.decided[reason] = self.decided.get(reason, 0) + 1
+        return int(reason), intent
+
+    def observe(self, ts: int, pnl: Fraction) -> None:
+        """Note the PnL at `ts` for the drawdown and rolling-loss gates."""
+        if self.peak is None or pnl > self.peak:
+            self.peak = pnl
+        highs = self._highs
+        while highs and highs[-1][1] <= pnl:
+            highs.pop()
+        highs.append((ts, pnl))
+        while highs[0][0] < ts - self._window_ns:
+            highs.popleft()
+
+    # ------------------------------------------------------------------ gates
+    def _check(self, core: Core, intent: Intent) -> tuple[RiskReason, Intent]:
+        view, config = self.view, self.config
+        if intent.command not in (_NEW, _REPLACE, _CANCEL):
+            return R.INVALID_COMMAND, intent
+        if intent.instrument not in view.instruments:
+            return R.INVALID_INSTRUMENT, intent
+        if intent.command == _CANCEL:
+            return R.ALLOWED, intent
+        if not config.trading_enabled or not core.control.trading_enabled:
+            return R.TRADING_DISABLED, intent
+        if core.control.kill_switch:
+            return R.KILL_SWITCH, intent
+        if (reason := self._losses(core.now)) is not R.ALLOWED:
+            return reason, intent
+        if (reason := self._parameters(core, intent)) is not R.ALLOWED:
+            return reason, intent
+        reason, intent = self._normalised(intent)
+        if reason is not R.ALLOWED:
+            return reason, intent
+        return self._exposure(intent), intent
+
+    def _losses(self, now: int) -> RiskReason:
+        limit = self._limit
+        if limit["max_loss"] is None and limit["max_drawdown"] is None and limit["rolling_loss"] is None:
+            return R.ALLOWED
+        pnl = self.view.pnl()
+        self.observe(now, pnl)
+        if limit["max_loss"] is not None and pnl <= -limit["max_loss"]:
+            return R.MAX_LOSS
+        if limit["max_drawdown"] is not None and self.peak - pnl >= limit["max_drawdown"]:
+            return R.MAX_DRAWDOWN
+        if limit["rolling_loss"] is not None and self._highs[0][1] - pnl >= limit["rolling_loss"]:
+            return R.ROLLING_LOSS
+        return R.ALLOWED
+
+    def _parameters(self, core: Core, intent: Intent) -> RiskReason:
+        if intent.side not in (1, -1):
+            return R.INVALID_SIDE
+        if intent.qty < 1:
+            return R.INVALID_QTY
+        if self.config.max_order_qty is not None and intent.qty > self.config.max_order_qty:
+            return R.MAX_ORDER_QTY
+        if intent.order_type not in (OrderType.LIMIT, OrderType.MARKET):
+            return R.INVALID_ORDER_TYPE
+        if intent.tif not in iter(TimeInForce):
+            return R.INVALID_TIME_IN_FORCE
+        if intent.order_type == OrderType.MARKET and intent.tif not in _MARKET_TIFS:
+            return R.INVALID_TIME_IN_FORCE
+        if intent.tif == TimeInForce.GTD and intent.expire_ts <= core.now:
+            return R.INVALID_TIME_IN_FORCE
+        if intent.command == _REPLACE and self.view.order(intent.client_order_id) is None:
+            return R.UNKNOWN_ORDER
+        return R.ALLOWED
+
+    def _normalised(self, intent: Intent) -> tuple[RiskReason, Intent]:
+        """Size down onto the lot grid, price onto the tick grid (buys down, sells up); then venue rules."""
+        config, book = self.config, self.view.book(intent.instrument)
+        qty = intent.qty - intent.qty % config.qty_increment
+        if qty == 0:
+            return R.QTY_BELOW_LOT, intent
+        price = intent.price
+        if intent.order_type == OrderType.MARKET:
+            mid = book.mid()
+            if mid is None:
+                return R.NO_MID_FOR_MARKET, intent
+        else:
+            step = config.price_increment
+            price = price - price % step if intent.side == 1 else -((-price) // step * step)
+            if price <= 0:
+                return R.INVALID_PRICE, intent
+            if intent.tif == TimeInForce.POST_ONLY and _would_cross(intent.side, price, book):
+                return R.POST_ONLY_WOULD_CROSS, intent
+            mid = price
+        intent = intent._replace(qty=qty, price=price)
+        minimum = self._limit["min_notional"]
+        if minimum is not None and self.view.money.notional(intent.instrument, mid, qty) < minimum:
+            return R.MIN_NOTIONAL, intent
+        return R.ALLOWED, intent
+
+    def _exposure(self, intent: Intent) -> RiskReason:
+        view, config, limit = self.view, self.config, self._limit
+        money, instrument = view.money, intent.instrument
+        valued_at = intent.price if intent.order_type == OrderType.LIMIT else view.book(instrument).mid()
+        working = [_at_worst(o, view) for o in view.orders() if o.client_order_id != intent.client_order_id]
+        leaves = intent.qty
+        if intent.command == _REPLACE:
+            leaves = max(0, intent.qty - view.order(intent.client_order_id).filled)
+        notional = money.notional(instrument, valued_at, leaves)
+        if config.max_position is not None:
+            same_side = sum(o.leaves for o in working if o.instrument == instrument and o.side == intent.side)
+            worst = view.position(instrument) + intent.side * (same_side + leaves)
+            if abs(worst) > config.max_position:
+                return R.MAX_POSITION
+        if limit["single"] is not None and notional > limit["single"]:
+            return R.MAX_SINGLE_ORDER_NOTIONAL
+        if limit["gross"] is not None:
+            held = Fraction(0)
+            for i in view.instruments:
+                lots = view.position(i)
+                mid = view.book(i).mid()
+                if lots and mid is None:
+                    return R.MAX_GROSS_NOTIONAL  # a position that cannot be valued cannot be shown within
+                held += money.notional(i, mid, abs(lots)) if lots else 0
+            if held + notional > limit["gross"]:
+                return R.MAX_GROSS_NOTIONAL
+        if config.max_active_quotes is not None and len(working) + 1 > config.max_active_quotes:
+            return R.MAX_ACTIVE_QUOTES
+        if limit["gross_quotes"] is not None or limit["net_quotes"] is not None:
+            quoted = [(o.side, money.notional(o.instrument, o.price, o.leaves)) for o in working]
+            quoted.append((intent.side, notional))
+            if limit["gross_quotes"] is not None and sum(v for _, v in quoted) > limit["gross_quotes"]:
+                return R.MAX_GROSS_QUOTE_NOTIONAL
+            if limit["net_quotes"] is not None and abs(sum(s * v for s, v in quoted)) > limit["net_quotes"]:
+                return R.MAX_NET_QUOTE_NOTIONAL
+        return R.ALLOWED
+
+
+def _at_worst(o: OwnOrder, view: View) -> OwnOrder:
+    """An order as exposed as it may become: a pending REPLACE at the larger of its two sizes and
+    prices, a market order at the mid (its own price is 0)."""
+    if o.requested is not None:
+        price, qty = o.requested
+        o = o._replace(price=max(o.price, price, key=abs), qty=max(o.qty, qty))
+    if o.order_type == OrderType.MARKET:
+        mid = view.book(o.instrument).mid()
+        o = o._replace(price=mid if mid is not None else o.price)
+    return o
+
+
+def _would_cross(side: int, price: int, book) -> bool:
+    """A post-only order that would trade on arrival against the book as we see it."""
+    if side == 1:
+        ask = book.best_ask()
+        return ask is not None and price >= ask
+    bid = book.best_bid()
+    return bid is not None and price <= bid

@@ -1,0 +1,108 @@
+"""Turns a Strategy into the sequencer's `decide`: the cadence, the hooks, and fresh ids.
+
+Each action becomes an `Intent` with the next intent id; a NEW without a client order id gets
+the next free one (they count from 1: a strategy that names its own ids should not also leave
+them to the runner). A REPLACE keeps the side, type and time in force of the order it moves.
+"""
+
+from __future__ import annotations
+
+from canonicalflow.events import Event, EventKind, Flag
+from canonicalflow.runtime import Intent
+from canonicalflow.state import TIMER_WAKEUP, Core, StepResult
+from canonicalflow.strategy._base import Cadence, Strategy
+from canonicalflow.strategy._intents import Action, Cancel, New, Replace
+from canonicalflow.strategy._orders import OwnOrders
+from canonicalflow.strategy._view import View
+
+__all__ = ["StrategyDriver"]
+
+_K = EventKind
+_LAST = int(Flag.LAST_IN_PACKET)
+_NEW, _REPLACE, _CANCEL = 1, 2, 3
+
+
+class StrategyDriver:
+    def __init__(self, strategy: Strategy, view: View, orders: OwnOrders, cadence: Cadence) -> None:
+        self.strategy, self.view, self.cadence = strategy, view, cadence
+        self._orders = orders
+        self._on = frozenset(cadence.on)
+        self._started = False
+        self._market_events = 0
+        self._next_intent = 0
+        self._next_order = 0
+        self.decisions = 0  # how many times a hook was called
+
+    def __call__(self, core: Core, ev: Event, step: StepResult) -> list[Intent]:
+        actions: list[Action] = []
+        if not self._started:
+            self._started = True
+            actions.extend(self.strategy.on_start(self.view) or ())
+        hook = self._hook(ev)
+        if hook is not None and self.strategy.wants(self.view, ev):
+            self.decisions += 1
+            actions.extend(hook() or ())
+        return [self._intent(action) for action in actions]
+
+    def _hook(self, ev: Event):  # -> a bound call, or None when the cadence skips this event
+        kind, strategy, view = ev.kind, self.strategy, self.view
+        if kind < 20:
+            name = "trade" if kind == _K.TRADE else "book"
+            if name not in self._on or (name == "book" and self.cadence.packet_end and not ev.flags & _LAST):
+                return None
+            self._market_events += 1
+            if self._market_events % self.cadence.every:
+                return None
+            return (
+                (lambda: strategy.on_trade(view, ev))
+                if name == "trade"
+                else (lambda: strategy.on_book(view, ev))
+            )
+        if kind < 40:
+            return (lambda: strategy.on_execution(view, ev)) if "execution" in self._on else None
+        if kind == _K.WAKEUP and ev.reason == TIMER_WAKEUP and "timer" in self._on:
+            return lambda: strategy.on_timer(view, ev.due_ts)
+        return None
+
+    def _intent(self, action: Action) -> Intent:
+        self._next_intent += 1
+        if isinstance(action, New):
+            coid = action.client_order_id
+            if coid is None:
+                coid = self._fresh_order_id()
+            instrument = self.view.instruments[0] if action.instrument is None else action.instrument
+            return Intent(
+                self._next_intent,
+                instrument,
+                coid,
+                _NEW,
+                action.side,
+                action.price,
+                action.qty,
+                action.order_type,
+                action.tif,
+                action.expire_ts,
+            )
+        if not isinstance(action, Replace | Cancel):
+            raise TypeError(f"a strategy returns New, Replace or Cancel, not {type(action).__name__}")
+        working = self.view.order(action.client_order_id)
+        instrument = working.instrument if working else self.view.instruments[0]
+        if isinstance(action, Cancel):
+            return Intent(self._next_intent, instrument, action.client_order_id, _CANCEL)
+        side, order_type, tif, expire_ts = self._orders.terms(action.client_order_id)
+        return Intent(
+            self._next_intent,
+            instrument,
+            action.client_order_id,
+            _REPLACE,
+            side,
+            action.price,
+            action.qty,
+            order_type,
+            tif,
+            expire_ts,
+        )
+
+    def _fresh_order_id(self) -> int:
+        self._next_order += 1
+        return self._next_order

@@ -1,0 +1,47 @@
+"""From the engine's integers (ticks, lots, minimal currency units) to prices and currency.
+
+Exact: every conversion is a Fraction of the instrument's decimal sizes; floats appear only in
+what is shown (tables and plots).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from fractions import Fraction
+
+from canonicalflow.config import CoreConfig
+from canonicalflow.state import Position
+
+__all__ = ["Money"]
+
+
+class Money:
+    def __init__(self, config: CoreConfig) -> None:
+        self._tick = {i.id: Fraction(Decimal(i.tick_size)) for i in config.instruments}
+        self._lot = {i.id: Fraction(Decimal(i.lot_size)) for i in config.instruments}
+        self._unit = {i.id: self._tick[i.id] * self._lot[i.id] * i.multiplier for i in config.instruments}
+        self._fee_unit = {i.id: Fraction(1, 10**i.currency_decimals) for i in config.instruments}
+
+    def price(self, instrument: int, ticks: int | Fraction) -> Fraction:
+        return ticks * self._tick[instrument]
+
+    def qty(self, instrument: int, lots: int) -> Fraction:
+        return lots * self._lot[instrument]
+
+    def notional(self, instrument: int, ticks: int | Fraction, lots: int) -> Fraction:
+        """Currency value of `lots` at `ticks`, unsigned."""
+        return abs(ticks) * lots * self._unit[instrument]
+
+    def tick_lots(self, instrument: int, amount: int | Fraction) -> Fraction:
+        """Currency value of an amount in tick-lots (the unit of a position's cost and PnL)."""
+        return amount * self._unit[instrument]
+
+    def fees(self, instrument: int, units: int) -> Fraction:
+        return units * self._fee_unit[instrument]
+
+    def pnl(self, instrument: int, p: Position, mark: Fraction | None) -> tuple[Fraction, Fraction, Fraction]:
+        """(realized, unrealized at `mark`, fees) in currency; unrealized is 0 when flat or unmarked."""
+        unrealized = (
+            Fraction(0) if mark is None or p.qty == 0 else self.tick_lots(instrument, p.unrealized(mark))
+        )
+        return self.tick_lots(instrument, p.realized), unrealized, self.fees(instrument, p.fees)

@@ -1,0 +1,135 @@
+"""The read-only view a strategy decides on: books, own orders, positions and PnL, at one position.
+
+Nothing here changes State; every number is read from the Core or from projections of the same
+recorded stream (the books and queue places as received, our orders), so a decision depends on
+the stream and the configuration only.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+from canonicalflow.book._l3 import ASK, BID
+from canonicalflow.config import CoreConfig, Instrument
+from canonicalflow.state import Core, Position
+from canonicalflow.strategy._money import Money
+from canonicalflow.strategy._orders import OwnOrder, OwnOrders
+from canonicalflow.venue import QueuedBook, QueueTracker
+
+__all__ = ["BookView", "View"]
+
+_FLAT = Position()
+
+
+class BookView:
+    """One instrument's book as received: prices in ticks, sizes in lots.
+
+    A feed of top-of-book quotes only (BBO events) builds no depth; the best prices and sizes then
+    come from the Core's quote, so the touch is known either way.
+    """
+
+    def __init__(self, book: QueuedBook, core: Core, instrument: int) -> None:
+        self._queued, self._book = book, book.book
+        self._quotes, self._instrument = core.quotes, instrument
+
+    def _best(self, side: int) -> tuple[int, int] | None:
+        best = self._book.best(side)
+        if best is not None:
+            return best[0], best[1]
+        quote = self._quotes.get(self._instrument)
+        if quote is None:
+            return None
+        price, qty = (quote.bid_price, quote.bid_qty) if side == BID else (quote.ask_price, quote.ask_qty)
+        return (price, qty) if qty > 0 else None
+
+    def best_bid(self) -> int | None:
+        best = self._best(BID)
+        return best[0] if best else None
+
+    def best_ask(self) -> int | None:
+        best = self._best(ASK)
+        return best[0] if best else None
+
+    def bid_qty(self) -> int:
+        best = self._best(BID)
+        return best[1] if best else 0
+
+    def ask_qty(self) -> int:
+        best = self._best(ASK)
+        return best[1] if best else 0
+
+    def mid(self) -> Fraction | None:
+        """Halfway between the best prices, in ticks; None unless both sides show."""
+        bid, ask = self.best_bid(), self.best_ask()
+        return None if bid is None or ask is None else Fraction(bid + ask, 2)
+
+    def spread(self) -> int | None:
+        bid, ask = self.best_bid(), self.best_ask()
+        return None if bid is None or ask is None else ask - bid
+
+    def levels(self, side: int, n: int) -> list[tuple[int, int]]:
+        """The best `n` (price, lots) of `side` (1 bids, -1 asks)."""
+        return [(price, qty) for price, qty, _ in self._book.top(side, n)]
+
+    def qty_at(self, side: int, price: int) -> int:
+        return self._queued.qty_at(side, price)
+
+
+class View:
+    def __init__(
+        self,
+        core: Core,
+        config: CoreConfig,
+        tracker: QueueTracker,
+        orders: OwnOrders,
+        params: dict[str, Any] | None = None,
+    ) -> None:
+        self._core, self._config, self._tracker, self._orders = core, config, tracker, orders
+        self.money = Money(config)
+        self.params = dict(params or {})
+        self.instruments = tuple(i.id for i in config.instruments)
+        self._books = {i: BookView(tracker.book(i), core, i) for i in self.instruments}
+
+    @property
+    def now(self) -> int:
+        """The Core's clock: the latest receive time, in ns."""
+        return self._core.now
+
+    @property
+    def trading(self) -> bool:
+        control = self._core.control
+        return control.trading_enabled and not control.kill_switch
+
+    def instrument(self, instrument: int | None = None) -> Instrument:
+        return self._config.instrument(self._default(instrument))
+
+    def book(self, instrument: int | None = None) -> BookView:
+        return self._books[self._default(instrument)]
+
+    def orders(self, instrument: int | None = None) -> list[OwnOrder]:
+        """Our open orders (and NEWs still queued), with their queue places."""
+        return self._orders.view(instrument)
+
+    def order(self, client_order_id: int) -> OwnOrder | None:
+        return self._orders.get(client_order_id)
+
+    def position(self, instrument: int | None = None) -> int:
+        """Lots held, signed."""
+        return self.portfolio(instrument).qty
+
+    def portfolio(self, instrument: int | None = None) -> Position:
+        """The instrument's position in integers: lots, cost, realized PnL, fees."""
+        return self._core.positions.get(self._default(instrument), _FLAT)
+
+    def pnl(self, instrument: int | None = None) -> Fraction:
+        """Realized + unrealized at the mid - fees, in currency; all instruments when None."""
+        chosen = self.instruments if instrument is None else (instrument,)
+        total = Fraction(0)
+        for i in chosen:
+            realized, unrealized, fees = self.money.pnl(i, self.portfolio(i), self._books[i].mid())
+            total += realized + unrealized - fees
+        return total
+
+    def _default(self, instrument: int | None) -> int:
+        return self.instruments[0] if instrument is None else instrument
