@@ -49,6 +49,11 @@ class DataConfig(_Strict):
     generator: GeneratorConfig | None = None
     max_events: int = Field(default=0, ge=0, description="stop after this many market events (0: all)")
     max_feed_latency_ns: int = Field(default=10_000_000_000, gt=0)
+    feed_latency_ns: int | None = Field(
+        default=None,
+        ge=0,
+        description="receive times as exchange time + this (for captures whose local clock is off)",
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> DataConfig:
@@ -70,7 +75,9 @@ class StrategyConfig(_Strict):
 class RunOptions(_Strict):
     sample_ms: int = Field(default=1_000, gt=0, description="equity and queue samples, ms of event time")
     checkpoint_every: int = Field(default=0, ge=0, description="a checkpoint every N positions (0: none)")
-    retained_final_orders: int = Field(default=10_000, ge=0)
+    retained_final_orders: int = Field(
+        default=10_000, ge=1, description="at least 1: the orders table reads an order's end from the Core"
+    )
 
 
 class BacktestConfig(_Strict):
@@ -85,13 +92,32 @@ class BacktestConfig(_Strict):
     strategy: StrategyConfig
     run: RunOptions = RunOptions()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _generator_defaults_to_l3(cls, raw: Any) -> Any:
+        """The generator's flow is order-level: its venue book is L3 unless the file says otherwise."""
+        if (
+            isinstance(raw, dict)
+            and isinstance(raw.get("data"), dict)
+            and raw["data"].get("generator") is not None
+        ):
+            venue = raw.get("venue")
+            if venue is None or (isinstance(venue, dict) and "book" not in venue):
+                raw = {**raw, "venue": {**(venue or {}), "book": "l3"}}
+        return raw
+
+    @model_validator(mode="after")
+    def _generator_is_order_level(self) -> BacktestConfig:
+        if self.data.generator is not None and self.venue.book != "l3":
+            raise ValueError('the generator\'s order flow is order-level: set venue.book = "l3"')
+        return self
+
     def canonical_json(self) -> str:
-        return json.dumps(
-            self.model_dump(mode="json", by_alias=True),
-            sort_keys=True,
-            separators=(",", ":"),
-            ensure_ascii=True,
-        )
+        """The configuration as canonical JSON; the store's location is left out: where the data
+        sits is not what the run is (the datasets' ids are in)."""
+        raw = self.model_dump(mode="json", by_alias=True)
+        raw["data"].pop("store", None)
+        return json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
     @property
     def fingerprint(self) -> str:

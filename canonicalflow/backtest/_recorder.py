@@ -50,10 +50,11 @@ class Recorder:
         self.equity: list[tuple] = []
         self.queue: list[tuple] = []
         self._symbol = {i: view.instrument(i).symbol for i in view.instruments}
+        self._fills_seen: dict[int, int] = {}  # instrument -> fills its position had counted
+        self._last_sample = -1
 
     def record(self, ev: Event) -> None:
         core = self._core
-        ahead = self._tracker.position(ev.client_order_id) if ev.kind == _FILL else None
         self._tracker.apply(ev)
         self._orders.apply(ev)
         self.recorded += 1
@@ -65,8 +66,11 @@ class Recorder:
                 self.flush()
         if self._digests is not None:
             self._digests(ev.position, core.digest)
-        if ev.kind == _FILL and core.order_fills.get(ev.client_order_id, {}).get(ev.trade_id) is not None:
-            self._fill(ev, ahead.ahead if ahead else math.nan)
+        if ev.kind == _FILL:
+            fills = core.positions[ev.instrument].fills if ev.instrument in core.positions else 0
+            if fills > self._fills_seen.get(ev.instrument, 0):  # the Core took it (not a refused duplicate)
+                self._fills_seen[ev.instrument] = fills
+                self._fill(ev)
         if core.now >= self._next_sample and core.position > 0:
             self._sample(core.now)
             self._next_sample = (core.now // self._sample_ns + 1) * self._sample_ns
@@ -77,13 +81,16 @@ class Recorder:
             self._pending = []
 
     def finish(self) -> None:
-        """The last sample at the end of the stream, and the journal's last batch."""
-        self._sample(self._core.now)
+        """The last sample at the end of the stream (unless one was just taken), and the journal's last batch."""
+        if self._core.now != self._last_sample:
+            self._sample(self._core.now)
         self.flush()
 
-    def _fill(self, ev: Event, ahead: float) -> None:
+    def _fill(self, ev: Event) -> None:
         view, money, i = self._view, self._view.money, ev.instrument
         mid = view.book(i).mid()
+        record = self._orders.record(ev.client_order_id)
+        ahead = record.queue_ahead_at_ack if record is not None else math.nan
         self.fills.append(
             (
                 ev.position,
@@ -109,12 +116,14 @@ class Recorder:
 
     def _sample(self, ts: int) -> None:
         view, money = self._view, self._view.money
-        total = Fraction(0)
+        self._last_sample = ts
+        total: Fraction | None = Fraction(0)
         for i in view.instruments:
             book = view.book(i)
             bid, ask, mid = book.best_bid(), book.best_ask(), book.mid()
-            realized, unrealized, fees = money.pnl(i, view.portfolio(i), mid)
-            total += realized + unrealized - fees
+            realized, unrealized, fees = money.pnl(i, view.portfolio(i), view.mark(i))
+            pnl = None if unrealized is None else realized + unrealized - fees
+            total = None if total is None or pnl is None else total + pnl
             self.equity.append(
                 (
                     ts,
@@ -125,12 +134,13 @@ class Recorder:
                     _price(money, i, mid),
                     view.position(i),
                     float(realized),
-                    float(unrealized),
+                    _value(unrealized),
                     float(fees),
-                    float(realized + unrealized - fees),
+                    _value(pnl),
                 )
             )
-        self._risk.observe(ts, total)
+        if total is not None:
+            self._risk.observe(ts, total)
         for o in view.orders():
             if o.queue is not None:
                 self.queue.append(
@@ -151,6 +161,10 @@ class Recorder:
         return pa.Table.from_arrays(
             [pa.array(c, type=f.type) for c, f in zip(columns, schema, strict=True)], schema=schema
         )
+
+
+def _value(amount: Fraction | None) -> float:
+    return math.nan if amount is None else float(amount)
 
 
 def _price(money: Money, instrument: int, ticks: int | Fraction | None) -> float:

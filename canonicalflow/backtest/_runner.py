@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -111,12 +112,43 @@ def market_of(config: BacktestConfig) -> tuple[tuple[Instrument, ...], Iterator[
             )
             paths.append(store.data_file(dataset))
             total += manifest.rows
-        instruments = tuple(overrides.get(i, found[i]) for i in sorted(found))
+        instruments = tuple(_override(found[i], overrides.get(i)) for i in sorted(found))
+        unknown = sorted(set(overrides) - set(found))
+        if unknown:
+            raise DataError(
+                f"instruments: id {unknown[0]} is in none of the datasets {', '.join(data.datasets)}"
+            )
         events = feed(paths)
+    if data.feed_latency_ns is not None:
+        events = _received_after(events, data.feed_latency_ns)
     if data.max_events:
         events = itertools.islice(events, data.max_events)
         total = min(total, data.max_events)
     return instruments, events, total
+
+
+def _received_after(events: Iterator[Event], latency_ns: int) -> Iterator[Event]:
+    """Receive times rewritten as exchange time + `latency_ns`, never going back: for a capture
+    whose local clock was off (the shared Binance one is 1.27 s behind the exchange's)."""
+    clock = -(1 << 63)
+    for ev in events:
+        clock = max(clock, ev.ts_exchange + latency_ns)
+        yield ev._replace(ts_receive=clock)
+
+
+def _override(dataset: Instrument, given: Instrument | None) -> Instrument:
+    """The dataset's instrument, with the multiplier and currency a file may add; its sizes must agree."""
+    if given is None:
+        return dataset
+    for size in ("tick_size", "lot_size"):
+        if Decimal(getattr(given, size)) != Decimal(getattr(dataset, size)):
+            raise DataError(
+                f"instruments: id {given.id} has {size} {getattr(given, size)}, but its dataset's "
+                f"prices and sizes are in units of {getattr(dataset, size)}"
+            )
+    return dataset.model_copy(
+        update={"multiplier": given.multiplier, "currency_decimals": given.currency_decimals}
+    )
 
 
 def core_config_of(config: BacktestConfig, instruments: tuple[Instrument, ...]) -> CoreConfig:
@@ -167,7 +199,10 @@ class Session:
         self.core = Core(core_config)
         self.tracker = QueueTracker(core_config, config.venue)
         self.orders = OwnOrders(self.core, self.tracker)
-        self.view = View(self.core, core_config, self.tracker, self.orders, config.strategy.params)
+        increments = (config.risk.price_increment, config.risk.qty_increment)
+        self.view = View(
+            self.core, core_config, self.tracker, self.orders, config.strategy.params, increments
+        )
         self.risk = RiskEngine(config.risk, self.view)
         self.driver = StrategyDriver(build_strategy(config), self.view, self.orders, config.strategy.cadence)
         self.recorder = Recorder(
@@ -219,9 +254,10 @@ def run(
     """
     config = load_config(config)
     run_dir = Path(run_dir or Path("runs") / config.name)
-    _prepare(run_dir, force)
-    instruments, market, total = market_of(config)
+    instruments, market, total = market_of(config)  # every check that can fail before anything is replaced
     core_config = core_config_of(config, instruments)
+    build_strategy(config)
+    _prepare(run_dir, force)
     journal_dir = run_dir / "journal"
     journal_dir.mkdir(parents=True)
     (journal_dir / CONFIG_FILE).write_text(core_config.model_dump_json(indent=2) + "\n")
@@ -236,22 +272,30 @@ def run(
             raise DataError(f"{config.name}: the market stream is empty")
         session.open_session(first.ts_receive)
         show = sys.stderr.isatty() if progress is None else progress
-        with tqdm(total=total, unit="ev", unit_scale=True, disable=not show, desc=config.name) as bar:
-            simulation = Simulation(
-                itertools.chain((first,), market), session.sequencer, venue, config.data.max_feed_latency_ns
-            )
-            simulation.run(lambda done: bar.update(done - bar.n))
-            bar.update(total - bar.n)
-        session.recorder.finish()
+        try:
+            with tqdm(total=total, unit="ev", unit_scale=True, disable=not show, desc=config.name) as bar:
+                simulation = Simulation(
+                    itertools.chain((first,), market),
+                    session.sequencer,
+                    venue,
+                    config.data.max_feed_latency_ns,
+                )
+                simulation.run(lambda done: bar.update(done - bar.n))
+                bar.update(total - bar.n)
+        finally:
+            session.recorder.finish()  # a run that failed keeps the journal up to the failure, to replay
     elapsed = time.perf_counter() - started
     return _write_outputs(run_dir, config, session, elapsed, report)
 
 
 def _prepare(run_dir: Path, force: bool) -> None:
+    """An empty run directory; `force` replaces an earlier run, never a directory that is not one."""
     if run_dir.exists() and any(run_dir.iterdir()):
+        if not (run_dir / BACKTEST_FILE).exists():
+            raise DataError(f"{run_dir} is not empty and holds no earlier run; choose another run directory")
         if not force:
             raise DataError(
-                f"{run_dir} is not empty; choose another run directory, or pass --force to replace it"
+                f"{run_dir} holds an earlier run; choose another run directory, or --force to replace it"
             )
         shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)

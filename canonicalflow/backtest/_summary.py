@@ -160,12 +160,15 @@ def _orders_and_fills(orders: pa.Table, fills: pa.Table) -> dict[str, object]:
 
 
 def _queue(orders: pa.Table, fills: pa.Table, queue: pa.Table) -> dict[str, object]:
-    """Lots ahead of our resting orders when acknowledged, and of maker fills just before they filled."""
+    """Lots ahead of our orders when they came to rest: all of them, and those behind each maker fill.
+
+    Comparing the two says how much the place mattered: a fill reaches us after the trade that
+    made it, so the place just before a fill is always the front and says nothing."""
     at_ack = orders["queue_ahead_at_ack"]
     at_fill = pc.filter(fills["queue_ahead"], pc.equal(fills["liquidity"], MAKER))
     return {
         **_mean_median("ahead_at_ack", at_ack),
-        **_mean_median("ahead_at_fill", at_fill),
+        **_mean_median("filled_ahead_at_ack", at_fill),
         "samples": queue.num_rows,
     }
 

@@ -52,7 +52,7 @@ FILLS = pa.schema(
         ("fee_value", pa.float64()),
         ("mid_value", pa.float64()),  # our book's mid when the fill reached us; NaN without both sides
         ("position_after", pa.int64()),  # lots held after this fill
-        ("queue_ahead", pa.float64()),  # lots ahead just before the fill; NaN for a taker
+        ("queue_ahead", pa.float64()),  # lots ahead when its order came to rest; NaN for a taker
     ]
 )
 

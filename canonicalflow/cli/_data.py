@@ -72,7 +72,11 @@ def _request_options(command: Callable[..., None]) -> Callable[..., None]:
         click.option("--venue", required=True, help="Venue name, e.g. nasdaq, binance-usdm, cme."),
         click.option("--instrument", "symbol", required=True, help="The instrument's symbol, e.g. AMZN."),
         click.option("--instrument-id", default=1, show_default=True, help="The id the events carry."),
-        click.option("--tick-size", default="0.01", show_default=True, help="Price of one tick (decimal)."),
+        click.option(
+            "--tick-size",
+            default=None,
+            help="Price of one tick (decimal). Default 0.01; lobster: 0.0001, its fixed price unit.",
+        ),
         click.option("--lot-size", default="1", show_default=True, help="Quantity of one lot (decimal)."),
         click.option("--start", default=None, help="Declared window start (ISO 8601, UTC if no offset)."),
         click.option("--end", default=None, help="Declared window end; the data must cover [start, end]."),
@@ -82,8 +86,15 @@ def _request_options(command: Callable[..., None]) -> Callable[..., None]:
     return command
 
 
-def _build(fmt: str, paths: tuple[Path, ...], venue: str, symbol: str, instrument_id: int, tick_size: str,
+_FIXED_TICK = {"lobster": "0.0001"}  # formats whose prices come in one unit whatever the instrument
+
+
+def _build(fmt: str, paths: tuple[Path, ...], venue: str, symbol: str, instrument_id: int, tick_size: str | None,
            lot_size: str, start: str | None, end: str | None, waive: bool) -> IngestRequest:  # fmt: skip
+    fixed = _FIXED_TICK.get(fmt)
+    if fixed is not None and tick_size not in (None, fixed):
+        raise click.UsageError(f"{fmt} prices are in units of {fixed}: --tick-size must be {fixed}")
+    tick_size = tick_size or fixed or "0.01"
     declared = None
     if start or end:
         if not (start and end):
@@ -128,7 +139,7 @@ def _formats_help() -> str:
     is_flag=True,
     help="Promote even if the checks found errors or coverage gaps; recorded in the manifest.",
 )
-def ingest_command(format: str, paths: tuple[Path, ...], venue: str, symbol: str, instrument_id: int, tick_size: str,
+def ingest_command(format: str, paths: tuple[Path, ...], venue: str, symbol: str, instrument_id: int, tick_size: str | None,
                    lot_size: str, start: str | None, end: str | None, root: Path, waive: bool) -> None:  # fmt: skip
     """Normalize FORMAT files at PATHS, check them, and promote them into the store as a new version.
 
@@ -143,7 +154,7 @@ def ingest_command(format: str, paths: tuple[Path, ...], venue: str, symbol: str
 
 @data.command("validate", epilog=_formats_help())
 @_request_options
-def validate_command(format: str, paths: tuple[Path, ...], venue: str, symbol: str, instrument_id: int, tick_size: str,
+def validate_command(format: str, paths: tuple[Path, ...], venue: str, symbol: str, instrument_id: int, tick_size: str | None,
                      lot_size: str, start: str | None, end: str | None) -> None:  # fmt: skip
     """Run the normalizer and every quality check on PATHS and print the report; store nothing.
 

@@ -10,6 +10,8 @@ from pathlib import Path
 import click
 
 from canonicalflow.backtest import load_config as load_backtest
+from canonicalflow.backtest._rerun import rerun_decisions
+from canonicalflow.backtest._runner import BACKTEST_FILE
 from canonicalflow.errors import CanonicalFlowError
 from canonicalflow.events import to_record_batch
 from canonicalflow.journal import JournalWriter
@@ -56,7 +58,14 @@ def replay(journal: Path, to_position: int | None, config: Path | None, checkpoi
     The digest chains every change since the first event, so two replays that print the same
     digest agree at every position before it. A checkpoint only saves time: starting from one
     prints the same digest as --no-checkpoints.
+
+    JOURNAL may be a backtest's run directory: its journal is replayed, then its inputs are run
+    again through the strategy, risk and execution control, and every decision must come out
+    the same, at the same position.
     """
+    run_dir = journal if (journal / BACKTEST_FILE).exists() else None
+    if run_dir is not None:
+        journal = run_dir / "journal"
     try:
         configuration = load_config(journal, config)
         start = latest_checkpoint(journal, configuration, to_position) if checkpoints else None
@@ -73,6 +82,15 @@ def replay(journal: Path, to_position: int | None, config: Path | None, checkpoi
     for line in describe(last):
         click.echo(line)
     click.echo(f"rejections    {rejections} refused transitions recorded since the start point")
+    if run_dir is not None and to_position is None:
+        compared, difference = rerun_decisions(run_dir)
+        if difference is not None:
+            made, recorded = difference
+            click.echo(
+                f"decisions     DIFFER after {compared:,} equal events: made {made}, recorded {recorded}"
+            )
+            sys.exit(1)
+        click.echo(f"decisions     all {compared:,} recorded events made again from the inputs alone")
 
 
 @click.command("verify-determinism")

@@ -21,6 +21,7 @@ from canonicalflow.risk._reasons import RiskReason
 from canonicalflow.runtime import Intent
 from canonicalflow.state import Core
 from canonicalflow.strategy import OwnOrder, View
+from canonicalflow.strategy._view import round_price
 
 __all__ = ["RiskEngine"]
 
@@ -100,6 +101,8 @@ class RiskEngine:
         if limit["max_loss"] is None and limit["max_drawdown"] is None and limit["rolling_loss"] is None:
             return R.ALLOWED
         pnl = self.view.pnl()
+        if pnl is None:
+            return R.UNMARKED_POSITION  # a loss that cannot be measured cannot be shown within limits
         self.observe(now, pnl)
         if limit["max_loss"] is not None and pnl <= -limit["max_loss"]:
             return R.MAX_LOSS
@@ -110,12 +113,15 @@ class RiskEngine:
         return R.ALLOWED
 
     def _parameters(self, core: Core, intent: Intent) -> RiskReason:
+        if intent.command == _REPLACE and self.view.order(intent.client_order_id) is None:
+            return R.UNKNOWN_ORDER
         if intent.side not in (1, -1):
             return R.INVALID_SIDE
         if intent.qty < 1:
             return R.INVALID_QTY
-        if self.config.max_order_qty is not None and intent.qty > self.config.max_order_qty:
-            return R.MAX_ORDER_QTY
+        limit = self.config.max_order_qty
+        if limit is not None and intent.qty - self._filled(intent) > limit:
+            return R.MAX_ORDER_QTY  # a REPLACE's size includes what has filled: the limit is on what is left
         if intent.order_type not in (OrderType.LIMIT, OrderType.MARKET):
             return R.INVALID_ORDER_TYPE
         if intent.tif not in iter(TimeInForce):
@@ -124,9 +130,13 @@ class RiskEngine:
             return R.INVALID_TIME_IN_FORCE
         if intent.tif == TimeInForce.GTD and intent.expire_ts <= core.now:
             return R.INVALID_TIME_IN_FORCE
-        if intent.command == _REPLACE and self.view.order(intent.client_order_id) is None:
-            return R.UNKNOWN_ORDER
         return R.ALLOWED
+
+    def _filled(self, intent: Intent) -> int:
+        if intent.command != _REPLACE:
+            return 0
+        working = self.view.order(intent.client_order_id)
+        return working.filled if working else 0
 
     def _normalised(self, intent: Intent) -> tuple[RiskReason, Intent]:
         """Size down onto the lot grid, price onto the tick grid (buys down, sells up); then venue rules."""
@@ -140,8 +150,7 @@ class RiskEngine:
             if mid is None:
                 return R.NO_MID_FOR_MARKET, intent
         else:
-            step = config.price_increment
-            price = price - price % step if intent.side == 1 else -((-price) // step * step)
+            price = round_price(intent.side, price, config.price_increment)
             if price <= 0:
                 return R.INVALID_PRICE, intent
             if intent.tif == TimeInForce.POST_ONLY and _would_cross(intent.side, price, book):
@@ -173,10 +182,10 @@ class RiskEngine:
             held = Fraction(0)
             for i in view.instruments:
                 lots = view.position(i)
-                mid = view.book(i).mid()
-                if lots and mid is None:
+                mark = view.mark(i)
+                if lots and mark is None:
                     return R.MAX_GROSS_NOTIONAL  # a position that cannot be valued cannot be shown within
-                held += money.notional(i, mid, abs(lots)) if lots else 0
+                held += money.notional(i, mark, abs(lots)) if lots else 0
             if held + notional > limit["gross"]:
                 return R.MAX_GROSS_NOTIONAL
         if config.max_active_quotes is not None and len(working) + 1 > config.max_active_quotes:

@@ -19,6 +19,7 @@ class RiskReason(IntEnum):
     MAX_LOSS = 3
     MAX_DRAWDOWN = 4
     ROLLING_LOSS = 5
+    UNMARKED_POSITION = 6
     # parameter validation
     INVALID_INSTRUMENT = 10
     INVALID_COMMAND = 11

@@ -67,4 +67,5 @@ def describe(core: Core) -> list[str]:
         f"buckets       {dict(sorted(core.buckets.items()))}",
     ]
     lines += [f"quote {instrument:<7} {quote._asdict()}" for instrument, quote in sorted(core.quotes.items())]
+    lines += [f"position {i:<4} {p._asdict()}" for i, p in sorted(core.positions.items())]
     return lines

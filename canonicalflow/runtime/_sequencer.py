@@ -91,6 +91,11 @@ class Sequencer:
         self._after(ev, result)
         return result
 
+    def next_due(self) -> int | None:
+        """When the earliest obligation falls due (after the Core's clock), or None: a runtime's timer."""
+        now = self.core.now
+        return min((ob.due_ts for ob in self.core.obligations() if ob.due_ts > now), default=None)
+
     def advance_to(self, ts: int) -> None:
         """Record a WAKEUP for every obligation due at or before `ts`, earliest first."""
         while True:
@@ -207,11 +212,11 @@ class Sequencer:
                 reason=self._recheck(intent),
             )
             _, result = self._apply(dispatch)
-            if dispatch.reason:
-                continue  # withdrawn: recorded, nothing goes to the venue
             if result.rejections:
                 refused.add(coid)  # recorded; it stays queued, and is not tried again on this step
                 continue
+            if dispatch.reason:
+                continue  # withdrawn: recorded, nothing goes to the venue
             if core.keys.get(coid, _IDLE_KEY).inflight == ec.SLOT_EMPTY:
                 continue  # a stale command, dropped: nothing goes to the venue
             self._send(dispatch._replace(position=result.position))

@@ -49,12 +49,13 @@ class InventorySkewMaker(Strategy):
             return []
         held = view.position(instrument)
         fair = mid - p.skew * held
-        targets = {
-            BUY: min(math.floor(fair - p.half_spread), ask - 1) if held + p.size <= p.max_inventory else None,
-            SELL: max(math.ceil(fair + p.half_spread), bid + 1)
-            if held - p.size >= -p.max_inventory
-            else None,
+        room = {BUY: held + p.size <= p.max_inventory, SELL: held - p.size >= -p.max_inventory}
+        # on the tradable grid, and never crossing: a post-only quote that would take is refused
+        raw = {
+            BUY: min(math.floor(fair - p.half_spread), ask - 1),
+            SELL: max(math.ceil(fair + p.half_spread), bid + 1),
         }
+        targets = {side: view.round_price(side, raw[side]) if room[side] else None for side in (BUY, SELL)}
         actions: list[Action] = []
         for side, price in targets.items():
             mine = [o for o in view.orders(instrument) if o.side == side and o.pending != "cancel"]
@@ -62,6 +63,6 @@ class InventorySkewMaker(Strategy):
                 actions.extend(Cancel(o.client_order_id) for o in mine if o.pending is None)
             elif not mine:
                 actions.append(New(side, price, p.size, instrument, tif=TimeInForce.POST_ONLY))
-            elif mine[0].pending is None and mine[0].price != price:
+            elif mine[0].pending is None and (mine[0].price, mine[0].leaves) != (price, p.size):
                 actions.append(Replace(mine[0].client_order_id, price, mine[0].filled + p.size))
         return actions

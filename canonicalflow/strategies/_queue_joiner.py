@@ -1,8 +1,12 @@
-"""Joins the best bid and ask, and gives up a place that is too far back in the queue.
+"""Joins the best bid and ask when the queue there is short, and gives up a place that is poor.
 
-Resting at the touch only pays when the order is near the front: an order with more than
-`max_ahead` lots ahead of it is unlikely to fill before the price moves against it. So it cancels
-such an order, and an order no longer at the best price, and joins again at the touch; on every instrument of the run.
+Resting at the touch only pays near the front of the queue: an order with more than `max_ahead`
+lots ahead of it is unlikely to fill before the price moves against it. So it joins a touch only
+when at most `max_ahead` lots are shown there, and cancels an order that is no longer at the
+best price or whose place has become poor: more than `max_ahead` lots ahead (a place goes back
+when the order loses priority), or fewer than `min_behind` lots behind it while others are still
+ahead (the level thins from the back, and a fill would come just before the price moves
+through). On every instrument of the run.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from canonicalflow.events import Event, TimeInForce
-from canonicalflow.strategy import BUY, SELL, Action, Cancel, New, Strategy, View
+from canonicalflow.strategy import BUY, SELL, Action, Cancel, New, OwnOrder, Strategy, View
 
 __all__ = ["QueueAwareJoiner"]
 
@@ -19,7 +23,8 @@ class QueueJoinerParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     size: int = Field(default=1, ge=1, description="lots per order")
-    max_ahead: float = Field(default=20.0, ge=0, description="lots ahead beyond which a place is given up")
+    max_ahead: float = Field(default=20.0, ge=0, description="lots ahead beyond which a place is poor")
+    min_behind: float = Field(default=0.0, ge=0, description="lots behind below which a place is poor")
     max_inventory: int = Field(default=10, ge=1, description="lots: no order on the side that goes beyond")
 
 
@@ -46,11 +51,17 @@ class QueueAwareJoiner(Strategy):
             mine = [o for o in view.orders(instrument) if o.side == side]
             allowed = abs(held + side * p.size) <= p.max_inventory
             for o in mine:
-                if o.pending is not None:
-                    continue
-                far_back = o.queue is not None and o.queue.ahead > p.max_ahead
-                if not allowed or o.price != best or far_back:
+                if o.pending is None and (not allowed or o.price != best or self._poor(o)):
                     actions.append(Cancel(o.client_order_id))
-            if not mine and allowed and best is not None:
+            short = best is not None and book.qty_at(side, best) <= p.max_ahead
+            if not mine and allowed and short:
                 actions.append(New(side, best, p.size, instrument, tif=TimeInForce.POST_ONLY))
         return actions
+
+    def _poor(self, o: OwnOrder) -> bool:
+        if o.queue is None:
+            return False
+        behind = o.queue.level - o.queue.ahead  # the level shown is the feed's: ours is not in it
+        return o.queue.ahead > self.params.max_ahead or (
+            o.queue.ahead > 0 and behind < self.params.min_behind
+        )

@@ -2,10 +2,13 @@
 
 Each action becomes an `Intent` with the next intent id; a NEW without a client order id gets
 the next free one (they count from 1: a strategy that names its own ids should not also leave
-them to the runner). A REPLACE keeps the side, type and time in force of the order it moves.
+them to the runner). A price that is not a whole number of ticks (one computed from a Fraction mid) is rounded away
+from the market: a buy down, a sell up. A REPLACE keeps the side, type and time in force of the order it moves.
 """
 
 from __future__ import annotations
+
+import math
 
 from canonicalflow.events import Event, EventKind, Flag
 from canonicalflow.runtime import Intent
@@ -35,7 +38,7 @@ class StrategyDriver:
 
     def __call__(self, core: Core, ev: Event, step: StepResult) -> list[Intent]:
         actions: list[Action] = []
-        if not self._started:
+        if not self._started and ev.kind < 20:
             self._started = True
             actions.extend(self.strategy.on_start(self.view) or ())
         hook = self._hook(ev)
@@ -77,8 +80,8 @@ class StrategyDriver:
                 coid,
                 _NEW,
                 action.side,
-                action.price,
-                action.qty,
+                _whole_price(action.side, action.price),
+                math.floor(action.qty),
                 action.order_type,
                 action.tif,
                 action.expire_ts,
@@ -96,8 +99,8 @@ class StrategyDriver:
             action.client_order_id,
             _REPLACE,
             side,
-            action.price,
-            action.qty,
+            _whole_price(side, action.price),
+            math.floor(action.qty),
             order_type,
             tif,
             expire_ts,
@@ -106,3 +109,9 @@ class StrategyDriver:
     def _fresh_order_id(self) -> int:
         self._next_order += 1
         return self._next_order
+
+
+def _whole_price(side: int, price: float) -> int:
+    """A price computed from a mid (a Fraction) or a float, in whole ticks: a buy down, a sell up,
+    so rounding never makes an order more aggressive than the strategy asked."""
+    return math.ceil(price) if side == -1 else math.floor(price)

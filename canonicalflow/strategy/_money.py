@@ -39,9 +39,13 @@ class Money:
     def fees(self, instrument: int, units: int) -> Fraction:
         return units * self._fee_unit[instrument]
 
-    def pnl(self, instrument: int, p: Position, mark: Fraction | None) -> tuple[Fraction, Fraction, Fraction]:
-        """(realized, unrealized at `mark`, fees) in currency; unrealized is 0 when flat or unmarked."""
-        unrealized = (
-            Fraction(0) if mark is None or p.qty == 0 else self.tick_lots(instrument, p.unrealized(mark))
-        )
+    def pnl(
+        self, instrument: int, p: Position, mark: int | Fraction | None
+    ) -> tuple[Fraction, Fraction | None, Fraction]:
+        """(realized, unrealized at `mark`, fees) in currency; unrealized is 0 when flat, None when
+        lots are held and there is no mark: an unknown, never a zero."""
+        if p.qty == 0:
+            unrealized: Fraction | None = Fraction(0)
+        else:
+            unrealized = None if mark is None else self.tick_lots(instrument, p.unrealized(mark))
         return self.tick_lots(instrument, p.realized), unrealized, self.fees(instrument, p.fees)

@@ -72,14 +72,15 @@ class OwnOrders:
         self._core, self._tracker = core, tracker
         self.records: list[OrderRecord] = []
         self.open: dict[int, OrderRecord] = {}  # client order id -> a dispatched order not yet final
+        self._known: dict[int, OrderRecord] = {}  # client order id -> its latest order, final or not
         self._sent_price: dict[int, int] = {}  # client order id -> price of its REPLACE in flight
 
     def apply(self, ev: Event) -> None:
         kind = ev.kind
         if kind == _K.DISPATCH:
             self._dispatched(ev)
-        elif 20 <= kind < 40 and (record := self.open.get(ev.client_order_id)) is not None:
-            self._reported(record, ev)
+        elif 20 <= kind < 40 and (record := self._known.get(ev.client_order_id)) is not None:
+            self._reported(record, ev)  # a final one too: a bust or correction can re-open it
 
     def _dispatched(self, ev: Event) -> None:
         coid = ev.client_order_id
@@ -99,7 +100,7 @@ class OwnOrders:
                 ev.ts_receive,
             )
             self.records.append(record)
-            self.open[coid] = record
+            self.open[coid] = self._known[coid] = record
         elif ev.command == _REPLACE and coid in self.open:
             self.open[coid].replaces += 1
             self._sent_price[coid] = ev.price
@@ -120,12 +121,16 @@ class OwnOrders:
         state = self._core.orders.get(record.client_order_id)
         if state is None:
             return
+        coid = record.client_order_id
         record.status = order.STATE_NAMES[state.state]
         record.filled = state.cum
         if state.state in _FINAL:
-            record.final_ts = ev.ts_receive
-            del self.open[record.client_order_id]
-            self._sent_price.pop(record.client_order_id, None)
+            record.final_ts = record.final_ts or ev.ts_receive
+            self.open.pop(coid, None)
+            self._sent_price.pop(coid, None)
+        elif coid not in self.open:  # re-opened by a bust or a correction: it works again
+            record.final_ts = 0
+            self.open[coid] = record
 
     def view(self, instrument: int | None = None) -> list[OwnOrder]:
         """Open orders (and NEWs still queued), oldest first."""
@@ -140,6 +145,10 @@ class OwnOrders:
                 _, side, price, qty, order_type, *_ = request
                 found.append(OwnOrder(coid, at, side, price, qty, 0, "Queued", "new", None, order_type))
         return found
+
+    def record(self, coid: int) -> OrderRecord | None:
+        """The latest order sent under this client order id, open or not."""
+        return self._known.get(coid)
 
     def terms(self, coid: int) -> tuple[int, int, int, int]:
         """Side, order type, time in force and expiry of an open or queued order (zeros if unknown)."""

@@ -17,9 +17,14 @@ from canonicalflow.strategy._money import Money
 from canonicalflow.strategy._orders import OwnOrder, OwnOrders
 from canonicalflow.venue import QueuedBook, QueueTracker
 
-__all__ = ["BookView", "View"]
+__all__ = ["BookView", "View", "round_price"]
 
 _FLAT = Position()
+
+
+def round_price(side: int, price: int, step: int) -> int:
+    """`price` onto a grid of `step` ticks, away from the market: a buy down, a sell up."""
+    return price - price % step if side == 1 else -((-price) // step * step)
 
 
 class BookView:
@@ -84,8 +89,10 @@ class View:
         tracker: QueueTracker,
         orders: OwnOrders,
         params: dict[str, Any] | None = None,
+        increments: tuple[int, int] = (1, 1),
     ) -> None:
         self._core, self._config, self._tracker, self._orders = core, config, tracker, orders
+        self.price_increment, self.qty_increment = increments
         self.money = Money(config)
         self.params = dict(params or {})
         self.instruments = tuple(i.id for i in config.instruments)
@@ -122,14 +129,36 @@ class View:
         """The instrument's position in integers: lots, cost, realized PnL, fees."""
         return self._core.positions.get(self._default(instrument), _FLAT)
 
-    def pnl(self, instrument: int | None = None) -> Fraction:
-        """Realized + unrealized at the mid - fees, in currency; all instruments when None."""
+    def mark(self, instrument: int | None = None) -> Fraction | None:
+        """The price held lots are valued at, in ticks: the mid, else the last trade, else None."""
+        i = self._default(instrument)
+        mid = self._books[i].mid()
+        if mid is not None:
+            return mid
+        quote = self._core.quotes.get(i)
+        return Fraction(quote.last_price) if quote is not None and quote.last_qty > 0 else None
+
+    def pnl(self, instrument: int | None = None) -> Fraction | None:
+        """Realized + unrealized at the mark - fees, in currency; all instruments when None.
+
+        None when lots are held that cannot be marked (no mid, no trade yet): unknown, not zero.
+        """
         chosen = self.instruments if instrument is None else (instrument,)
         total = Fraction(0)
         for i in chosen:
-            realized, unrealized, fees = self.money.pnl(i, self.portfolio(i), self._books[i].mid())
+            realized, unrealized, fees = self.money.pnl(i, self.portfolio(i), self.mark(i))
+            if unrealized is None:
+                return None
             total += realized + unrealized - fees
         return total
+
+    def round_price(self, side: int, price: int) -> int:
+        """`price` on the tradable grid (`risk.price_increment` ticks): a buy down, a sell up, as risk does."""
+        return round_price(side, price, self.price_increment)
+
+    def round_qty(self, lots: int) -> int:
+        """`lots` down onto the tradable grid (`risk.qty_increment`); 0 when below one increment."""
+        return lots - lots % self.qty_increment
 
     def _default(self, instrument: int | None) -> int:
         return self.instruments[0] if instrument is None else instrument

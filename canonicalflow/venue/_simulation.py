@@ -1,10 +1,12 @@
 """A backtest's clock: the venue's timeline and ours, merged in one deterministic order.
 
-Four streams move time forward (as in hftbacktest): market data as we receive it (the sequencer
-sees it at `ts_receive`), reports as we receive them, market data at the venue (`venue_time`, the
-exchange timestamp), and the venue's own work (requests arriving, orders expiring). The next step
-is always the earliest of the four; at equal times the order is fixed: our market data, our
-reports, the venue's market data, the venue's work. Nothing else decides the order, so the same
+Five streams move time forward: our obligations (a strategy timer, a rate-limit token freeing),
+market data as we receive it (the sequencer sees it at `ts_receive`), reports as we receive them,
+market data at the venue (`venue_time`, the exchange timestamp), and the venue's own work
+(requests arriving, orders expiring); the last four as in hftbacktest. The next step is always
+the earliest; at equal times the order is fixed: our wake-ups, our market data, our reports, the
+venue's market data, the venue's work. So a request made at a wake-up reaches the venue at the
+wake-up's time plus latency, before any later market data. Nothing else decides the order, so the same
 stream and Configuration give the same fills, in every process.
 """
 
@@ -65,13 +67,17 @@ class Simulation:
             t_theirs = theirs[0][0] if theirs else _NEVER
             t_work = venue.next_venue_ts()
             t_work = _NEVER if t_work is None else t_work
-            earliest = min(t_ours, t_report, t_theirs, t_work)
+            t_due = sequencer.next_due()
+            t_due = _NEVER if t_due is None else t_due
+            earliest = min(t_due, t_ours, t_report, t_theirs, t_work)
             if self._unread is not None and (not ours or self._received - self._latency <= earliest):
                 self._read_one()  # an unread event might still come first: look further ahead
                 continue
-            if earliest == _NEVER:
-                return
-            if t_ours == earliest:
+            if min(t_ours, t_report, t_theirs, t_work) == _NEVER:
+                return  # nothing left but timers: the run is over
+            if t_due == earliest:
+                sequencer.advance_to(t_due)  # a wake-up (timer, rate-limit token) at its own time
+            elif t_ours == earliest:
                 sequencer.feed(ours.popleft())
                 fed += 1
                 if fed % 65_536 == 0:

@@ -160,7 +160,7 @@ def test_a_strategy_that_cannot_be_imported_is_named(tmp_path: Path) -> None:
 
 def test_a_run_directory_in_use_is_not_overwritten(maker: BacktestResult) -> None:
     before = sorted(p.name for p in maker.run_dir.iterdir())
-    with pytest.raises(DataError, match="not empty"):
+    with pytest.raises(DataError, match="--force"):
         run(MAKER, maker.run_dir, progress=False)
     assert sorted(p.name for p in maker.run_dir.iterdir()) == before
 

@@ -127,8 +127,8 @@ def test_empty_run_has_zero_totals_and_no_ratios() -> None:
         "queue": {
             "ahead_at_ack_mean": None,
             "ahead_at_ack_median": None,
-            "ahead_at_fill_mean": None,
-            "ahead_at_fill_median": None,
+            "filled_ahead_at_ack_mean": None,
+            "filled_ahead_at_ack_median": None,
             "samples": 0,
         },
     }
@@ -272,8 +272,8 @@ def test_queue_statistics_use_finite_values_and_maker_fills_only() -> None:
     assert summary["queue"] == {
         "ahead_at_ack_mean": pytest.approx(5.0),
         "ahead_at_ack_median": 4.0,
-        "ahead_at_fill_mean": 4.0,
-        "ahead_at_fill_median": 4.0,
+        "filled_ahead_at_ack_mean": 4.0,
+        "filled_ahead_at_ack_median": 4.0,
         "samples": 5,
     }
 

@@ -79,3 +79,20 @@ def test_help_explains_each_command() -> None:
         assert result.returncode == 0 and "Usage:" in result.stdout
     assert "hive_partitioning" in _run("--help").stdout
     assert "databento-mbo" in _run("ingest", "--help").stdout  # every format, with its files
+
+
+def test_lobster_prices_have_one_unit_whatever_the_tick_given(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from canonicalflow.cli import main
+
+    message = tmp_path / "AMZN_2012-06-21_34200000_57600000_message_1.csv"
+    book = tmp_path / "AMZN_2012-06-21_34200000_57600000_orderbook_1.csv"
+    message.write_text("")
+    book.write_text("")
+    result = CliRunner().invoke(
+        main,
+        ["data", "ingest", "lobster", str(message), str(book), "--venue", "nasdaq", "--instrument", "AMZN",
+         "--tick-size", "0.01", "--store", str(tmp_path / "store")],
+    )  # fmt: skip
+    assert result.exit_code != 0 and "must be 0.0001" in result.output
