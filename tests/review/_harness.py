@@ -7,24 +7,11 @@ from typing import Any
 from canonicalflow.backtest._config import load_config
 from canonicalflow.backtest._runner import Session, core_config_of
 from canonicalflow.events import Event, EventKind
-from canonicalflow.strategy import Action, Strategy, View
+from canonicalflow.strategy import Action
+from canonicalflow.testing import Scripted
 
 K = EventKind
 T0 = 1_700_000_000_000_000_000
-
-
-class Told(Strategy):
-    """Returns, at its next hook, whatever the test left in `todo`."""
-
-    def __init__(self, **params: Any) -> None:
-        super().__init__(**params)
-        self.todo: list[Action] = []
-
-    def _hand_over(self, view: View, *_: Any) -> list[Action]:
-        todo, self.todo = self.todo, []
-        return todo
-
-    on_book = on_trade = on_execution = on_timer = _hand_over
 
 
 class Hand:
@@ -36,7 +23,7 @@ class Hand:
                 "data": {"generator": {"events": 1}},
                 "instruments": instruments,
                 "risk": risk or {},
-                "strategy": {"class": "review._harness:Told"},
+                "strategy": {"class": "canonicalflow.testing:Scripted"},
                 "run": {"sample_ms": 3_600_000, **(run or {})},
             }
         )
@@ -46,7 +33,7 @@ class Hand:
             config, core_config_of(config, config.instruments), self.sent.append, tap=self.recorded.append
         )
         self.core, self.view, self.orders = self.session.core, self.session.view, self.session.orders
-        self.strategy: Told = self.session.driver.strategy  # type: ignore[assignment]
+        self.strategy: Scripted = self.session.driver.strategy  # type: ignore[assignment]
         self.now = T0
         self.session.open_session(T0)
 

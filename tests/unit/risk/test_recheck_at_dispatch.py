@@ -13,8 +13,6 @@ canceled can (FIX allows it, and so does the order lifecycle: "a late fill on a 
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from canonicalflow._generated import execution_control_kernel as ec
@@ -24,27 +22,13 @@ from canonicalflow.events import Event, EventKind
 from canonicalflow.risk import RiskReason
 from canonicalflow.runtime import Sequencer
 from canonicalflow.state import RATE_LIMIT_WAKEUP, Core
-from canonicalflow.strategy import BUY, Action, Cancel, New, Strategy, View
+from canonicalflow.strategy import BUY, Action, Cancel, New
 
 K = EventKind
 T0 = 1_700_000_000_000_000_000
 US = 1_000
 SEC = 1_000_000_000
 MAX_POSITION = 8
-
-
-class Scripted(Strategy):
-    """Returns, at its next hook, whatever the test left in `todo`."""
-
-    def __init__(self, **params: Any) -> None:
-        super().__init__(**params)
-        self.todo: list[Action] = []
-
-    def _hand_over(self, view: View, ev: Event) -> list[Action]:
-        todo, self.todo = self.todo, []
-        return todo
-
-    on_book = on_trade = on_execution = _hand_over
 
 
 class Run:
@@ -57,7 +41,7 @@ class Run:
                 "data": {"generator": {"events": 1}},
                 "instruments": [{"id": 1, "symbol": "X", "tick_size": "0.01", "lot_size": "1"}],
                 "risk": {"max_orders_per_second": 1, "max_position": MAX_POSITION},
-                "strategy": {"class": f"{__name__}:Scripted"},
+                "strategy": {"class": "canonicalflow.testing:Scripted"},
                 "run": {"sample_ms": 3_600_000},
             }
         )

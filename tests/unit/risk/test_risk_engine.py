@@ -20,7 +20,7 @@ from canonicalflow.backtest._runner import Session, core_config_of
 from canonicalflow.events import Event, EventKind, OrderType, TimeInForce
 from canonicalflow.risk import RiskConfig, RiskEngine, RiskReason
 from canonicalflow.runtime import Intent, Sequencer
-from canonicalflow.strategy import BUY, SELL, Action, Cancel, New, Replace, Strategy, View
+from canonicalflow.strategy import BUY, SELL, Action, Cancel, New, Replace
 
 R = RiskReason
 K = EventKind
@@ -44,20 +44,6 @@ def value(instrument: int, ticks: int | Fraction, lots: int) -> Fraction:
     return abs(ticks) * lots * PER_TICK_LOT[instrument]
 
 
-class Scripted(Strategy):
-    """Never trades of its own accord: at its next hook it returns what the test left in `todo`."""
-
-    def __init__(self, **params: Any) -> None:
-        super().__init__(**params)
-        self.todo: list[Action] = []
-
-    def _hand_over(self, view: View, ev: Event) -> list[Action]:
-        todo, self.todo = self.todo, []
-        return todo
-
-    on_book = on_trade = on_execution = _hand_over
-
-
 class Desk:
     """A Session on a hand-made market; we play the venue (ACK, FILL) and the strategy (`submit`)."""
 
@@ -70,7 +56,7 @@ class Desk:
                 "data": {"generator": {"events": 1}},
                 "instruments": list(INSTRUMENTS),
                 "risk": risk or {},
-                "strategy": {"class": f"{__name__}:Scripted"},
+                "strategy": {"class": "canonicalflow.testing:Scripted"},
                 "run": {"sample_ms": sample_ms},
             }
         )

@@ -10,22 +10,10 @@ from canonicalflow.backtest._config import load_config
 from canonicalflow.backtest._runner import Session, core_config_of
 from canonicalflow.events import Event, EventKind, OrderType, TimeInForce
 from canonicalflow.risk import RiskReason
-from canonicalflow.strategy import BUY, SELL, Action, New, Replace, Strategy, View
+from canonicalflow.strategy import BUY, SELL, New, Replace
 
 K = EventKind
 T0 = 1_700_000_000_000_000_000
-
-
-class Told(Strategy):
-    """Returns, at its next book hook, whatever the test put in `todo`."""
-
-    def __init__(self, **params: Any) -> None:
-        super().__init__(**params)
-        self.todo: list[Any] = []
-
-    def on_book(self, view: View, ev: Event) -> list[Action]:
-        todo, self.todo = self.todo, []
-        return todo
 
 
 def _session() -> tuple[Session, list[Event], list[Event]]:
@@ -34,7 +22,7 @@ def _session() -> tuple[Session, list[Event], list[Event]]:
             "name": "driver",
             "data": {"generator": {"events": 1}},
             "instruments": [{"id": 1, "symbol": "ONE", "tick_size": "0.01", "lot_size": "1"}],
-            "strategy": {"class": f"{__name__}:Told"},
+            "strategy": {"class": "canonicalflow.testing:Scripted"},
         }
     )
     sent: list[Event] = []
