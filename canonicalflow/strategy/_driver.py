@@ -9,6 +9,7 @@ from the market: a buy down, a sell up. A REPLACE keeps the side, type and time 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 
 from canonicalflow.events import Event, EventKind, Flag
 from canonicalflow.runtime import Intent
@@ -47,7 +48,8 @@ class StrategyDriver:
             actions.extend(hook() or ())
         return [self._intent(action) for action in actions]
 
-    def _hook(self, ev: Event):  # -> a bound call, or None when the cadence skips this event
+    def _hook(self, ev: Event) -> Callable[[], Iterable[Action] | None] | None:
+        """The hook this event calls, ready to run, or None when the cadence skips it."""
         kind, strategy, view = ev.kind, self.strategy, self.view
         if kind < 20:
             name = "trade" if kind == _K.TRADE else "book"
