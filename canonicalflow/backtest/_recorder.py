@@ -24,6 +24,7 @@ from canonicalflow.venue import QueueTracker
 __all__ = ["Recorder"]
 
 _FILL = EventKind.FILL
+_MOVES_POSITION = frozenset((EventKind.FILL, EventKind.TRADE_BUST, EventKind.TRADE_CORRECT))
 _JOURNAL_BATCH = 65_536
 
 
@@ -66,11 +67,10 @@ class Recorder:
                 self.flush()
         if self._digests is not None:
             self._digests(ev.position, core.digest)
-        if ev.kind == _FILL:
-            fills = core.positions[ev.instrument].fills if ev.instrument in core.positions else 0
-            if fills > self._fills_seen.get(ev.instrument, 0):  # the Core took it (not a refused duplicate)
-                self._fills_seen[ev.instrument] = fills
-                self._fill(ev)
+        if ev.kind in _MOVES_POSITION:  # a bust lowers the count, so the next fill counts again
+            before, self._fills_seen = self._fills_seen, {i: p.fills for i, p in core.positions.items()}
+            if ev.kind == _FILL and self._fills_seen.get(ev.instrument, 0) > before.get(ev.instrument, 0):
+                self._fill(ev)  # the Core took it: not a refused duplicate or overfill
         if core.now >= self._next_sample and core.position > 0:
             self._sample(core.now)
             self._next_sample = (core.now // self._sample_ns + 1) * self._sample_ns

@@ -364,8 +364,8 @@ def _positions_table(session: Session) -> pa.Table:
     view, money = session.view, session.view.money
     rows = []
     for i in view.instruments:
-        p, mid = view.portfolio(i), view.book(i).mid()
-        realized, unrealized, fees = money.pnl(i, p, mid)
+        p, mark = view.portfolio(i), view.mark(i)
+        realized, unrealized, fees = money.pnl(i, p, mark)  # unrealized None: held and unmarked
         rows.append(
             (
                 i,
@@ -373,11 +373,11 @@ def _positions_table(session: Session) -> pa.Table:
                 p.qty,
                 float(money.qty(i, p.qty)),
                 float(money.price(i, Fraction(p.cost, p.qty))) if p.qty else math.nan,
-                math.nan if mid is None else float(money.price(i, mid)),
+                math.nan if mark is None else float(money.price(i, mark)),
                 float(realized),
-                float(unrealized),
+                math.nan if unrealized is None else float(unrealized),
                 float(fees),
-                float(realized + unrealized - fees),
+                math.nan if unrealized is None else float(realized + unrealized - fees),
                 p.volume,
                 float(money.tick_lots(i, p.traded)),
                 p.fills,

@@ -63,11 +63,11 @@ POSITIONS = pa.schema(
         ("position", pa.int64()),  # lots, signed
         ("qty_value", pa.float64()),
         ("avg_price_value", pa.float64()),  # NaN when flat
-        ("mark_value", pa.float64()),  # the mid it is valued at; NaN without one
+        ("mark_value", pa.float64()),  # what it is valued at: the mid, else the last trade; NaN without
         ("realized_value", pa.float64()),
         ("unrealized_value", pa.float64()),
         ("fees_value", pa.float64()),
-        ("pnl_value", pa.float64()),  # realized + unrealized - fees
+        ("pnl_value", pa.float64()),  # realized + unrealized - fees; NaN when held and unmarked
         ("volume", pa.int64()),  # lots traded
         ("traded_value", pa.float64()),  # notional traded, in currency
         ("fills", pa.int64()),

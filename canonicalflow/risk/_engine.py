@@ -202,13 +202,13 @@ class RiskEngine:
 
 def _at_worst(o: OwnOrder, view: View) -> OwnOrder:
     """An order as exposed as it may become: a pending REPLACE at the larger of its two sizes and
-    prices, a market order at the mid (its own price is 0)."""
+    prices, a market order at the mark: the mid, else the last trade (its own price is 0)."""
     if o.requested is not None:
         price, qty = o.requested
         o = o._replace(price=max(o.price, price, key=abs), qty=max(o.qty, qty))
     if o.order_type == OrderType.MARKET:
-        mid = view.book(o.instrument).mid()
-        o = o._replace(price=mid if mid is not None else o.price)
+        mark = view.mark(o.instrument)
+        o = o._replace(price=mark if mark is not None else o.price)
     return o
 
 
