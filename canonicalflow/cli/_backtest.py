@@ -31,7 +31,10 @@ def _print_summary(result: BacktestResult) -> None:
     click.echo(
         f"orders, fills  {s['orders']:,} orders, {s['fills']:,} fills, fill ratio {number(s['fill_ratio'], '.1%')}"
     )
-    click.echo(f"pnl            {s['pnl']:,.2f} (realized {s['realized']:,.2f}, fees {s['fees']:,.2f})")
+    click.echo(
+        f"pnl            {number(s['pnl'], ',.2f')} "
+        f"(realized {number(s['realized'], ',.2f')}, fees {number(s['fees'], ',.2f')})"
+    )
     click.echo(f"max drawdown   {number(s['max_drawdown'], ',.2f')}   sharpe {number(s['sharpe'], '.2f')}")
     click.echo(f"final digest   {s['final_digest']} at position {s['final_position']:,}")
     click.echo(f"report         {result.report}")
