@@ -41,17 +41,29 @@ def rerun_decisions(run_dir: Path) -> tuple[int, tuple[Event, Event | None] | No
         session = Session(
             config, core_config, send=lambda ev: None, checkpoints=Path(checkpoints), tap=recorded.append
         )
-        compared = 0
+        compared, last = 0, 0
         original = JournalReader(journal).events()
-        for ev in JournalReader(journal).events():
-            if ev.kind in _MADE_HERE:
-                continue
-            session.sequencer.feed(ev)
+
+        def settle() -> tuple[Event, Event | None] | None:
+            """Compare what the rerun just recorded with the journal's next events."""
+            nonlocal compared
             for made in recorded:
                 was = next(original, None)
                 if was != made:
-                    return compared, (made, was)
+                    return made, was
                 compared += 1
             recorded.clear()
+            return None
+
+        for ev in JournalReader(journal).events():
+            last = max(last, ev.ts_receive)
+            if ev.kind in _MADE_HERE:
+                continue
+            session.sequencer.feed(ev)
+            if (difference := settle()) is not None:
+                return compared, difference
+        session.sequencer.advance_to(last)  # wake-ups the run made after its last input
+        if (difference := settle()) is not None:
+            return compared, difference
         leftover = next(original, None)
     return compared, None if leftover is None else (leftover, None)
