@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
 from canonicalflow.backtest import DEMO_CONFIG, BacktestResult, render_report, run
+from canonicalflow.cli._errors import fail
 from canonicalflow.errors import CanonicalFlowError
 
 __all__ = ["backtest", "demo", "report"]
-
-
-def _fail(error: Exception) -> None:
-    click.echo(f"error: {error}", err=True)
-    sys.exit(1)
 
 
 def _print_summary(result: BacktestResult) -> None:
@@ -60,7 +55,7 @@ def backtest(config: Path, out: Path | None, force: bool, progress: bool | None)
     try:
         result = run(config, out, force=force, progress=progress)
     except CanonicalFlowError as error:
-        _fail(error)
+        fail(error)
     _print_summary(result)
 
 
@@ -71,7 +66,7 @@ def report(run_dir: Path) -> None:
     try:
         path = render_report(run_dir)
     except (CanonicalFlowError, FileNotFoundError) as error:
-        _fail(error)
+        fail(error)
     click.echo(f"report written: {path}")
 
 
@@ -90,9 +85,9 @@ def demo(out: Path, progress: bool | None) -> None:
     The configuration it runs is canonicalflow/backtest/demo.toml: copy it to start your own.
     """
     if out.exists() and any(out.iterdir()) and not (out / "backtest.json").exists():
-        _fail(FileExistsError(f"{out} holds something other than a run; choose another --out"))
+        fail(FileExistsError(f"{out} holds something other than a run; choose another --out"))
     try:
         result = run(DEMO_CONFIG, out, force=True, progress=progress)
     except CanonicalFlowError as error:
-        _fail(error)
+        fail(error)
     _print_summary(result)

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 from tqdm import tqdm
 
+from canonicalflow.cli._errors import fail
 from canonicalflow.data import FORMATS, IngestRequest, Store, ingest
 from canonicalflow.errors import DataError
 
@@ -19,11 +20,6 @@ __all__ = ["data"]
 
 _STORE_HELP = "The store's root directory (env CANONICALFLOW_STORE)."
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
-
-
-def _fail(error: Exception) -> None:
-    click.echo(f"error: {error}", err=True)
-    sys.exit(1)
 
 
 def _timestamp(text: str | None) -> int | None:
@@ -115,7 +111,7 @@ def _run(store: Store, request: IngestRequest) -> None:
         try:
             result = ingest(store, request, progress)
         except DataError as error:
-            _fail(error)
+            fail(error)
     for line in result.report.lines():
         click.echo(line)
     click.echo(f"lifecycle      {result.state}")
@@ -166,7 +162,7 @@ def validate_command(format: str, paths: tuple[Path, ...], venue: str, symbol: s
         try:
             result = ingest(Store(scratch), request)
         except DataError as error:
-            _fail(error)
+            fail(error)
         for line in result.report.lines():
             click.echo(line)
         click.echo(f"lifecycle      {result.state if result.version is None else 'Validated'}")
@@ -203,6 +199,6 @@ def show_command(dataset: str, root: Path, version: int | None) -> None:
     try:
         manifest = store.manifest(dataset, version)
     except DataError as error:
-        _fail(error)
+        fail(error)
     click.echo(manifest.model_dump_json(indent=2))
     click.echo(f"data: {store.data_file(dataset, manifest.version)}")

@@ -12,6 +12,7 @@ import click
 from canonicalflow.backtest import load_config as load_backtest
 from canonicalflow.backtest._rerun import rerun_decisions
 from canonicalflow.backtest._runner import BACKTEST_FILE
+from canonicalflow.cli._errors import fail
 from canonicalflow.errors import CanonicalFlowError
 from canonicalflow.events import to_record_batch
 from canonicalflow.journal import JournalWriter
@@ -31,11 +32,6 @@ from canonicalflow.testing import synthetic_config, synthetic_stream
 __all__ = ["replay", "synth", "verify_determinism"]
 
 _CONFIG_HELP = f"The Configuration as JSON. Default: {CONFIG_FILE} in the journal directory."
-
-
-def _fail(error: Exception) -> None:
-    click.echo(f"error: {error}", err=True)
-    sys.exit(1)
 
 
 @click.command()
@@ -76,9 +72,9 @@ def replay(journal: Path, to_position: int | None, config: Path | None, checkpoi
             last = core
             rejections += len(result.rejections)
     except CanonicalFlowError as error:
-        _fail(error)
+        fail(error)
     if last is None:
-        _fail(ValueError(f"{journal}: no events up to position {to_position}"))
+        fail(ValueError(f"{journal}: no events up to position {to_position}"))
     for line in describe(last):
         click.echo(line)
     click.echo(f"rejections    {rejections} refused transitions recorded since the start point")
@@ -114,9 +110,9 @@ def verify_determinism(target: Path, config: Path | None) -> None:
                 load_backtest(target)
                 compared, divergence = compare_backtests(target, Path(workdir))
         except CanonicalFlowError as error:
-            _fail(error)
+            fail(error)
         except subprocess.CalledProcessError as error:  # a worker failed: its last line says why
-            _fail(RuntimeError((error.stderr or "").strip().splitlines()[-1:] or error))
+            fail(RuntimeError((error.stderr or "").strip().splitlines()[-1:] or error))
     if divergence is None:
         click.echo(f"verify-determinism: identical digests at all {compared:,} positions in both processes")
         return
@@ -145,7 +141,7 @@ def verify_determinism(target: Path, config: Path | None) -> None:
 def synth(path: Path, events: int, seed: int, checkpoint_every: int) -> None:
     """Write a journal of seeded synthetic events (and its config.json) to PATH, to try the tools on."""
     if path.exists() and any(path.iterdir()):
-        _fail(FileExistsError(f"{path} is not empty; choose a new directory"))
+        fail(FileExistsError(f"{path} is not empty; choose a new directory"))
     path.mkdir(parents=True, exist_ok=True)
     config = synthetic_config()
     (path / CONFIG_FILE).write_text(config.model_dump_json(indent=2) + "\n")

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import deque
 from fractions import Fraction
 
+from canonicalflow._generated import execution_control_kernel as ec
 from canonicalflow.events import OrderType, TimeInForce
 from canonicalflow.risk._config import RiskConfig
 from canonicalflow.risk._reasons import RiskReason
@@ -26,7 +27,8 @@ from canonicalflow.strategy._view import round_price
 __all__ = ["RiskEngine"]
 
 R = RiskReason
-_NEW, _REPLACE, _CANCEL = 1, 2, 3
+# Intent.command codes are execution control's queue slots (the spec's Slot enum)
+_NEW, _REPLACE, _CANCEL = ec.SLOT_NEW, ec.SLOT_REPLACE, ec.SLOT_CANCEL
 _MARKET_TIFS = frozenset((TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK))
 
 

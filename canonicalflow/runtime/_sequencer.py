@@ -53,7 +53,6 @@ Decide = Callable[[Core, Event, StepResult], Iterable[Intent]]  # after each eve
 
 
 _IDLE_KEY = ec.initial()
-_CANCEL = 3
 _BAD_RECEIVE_TS = int(Flag.BAD_RECEIVE_TS)
 
 
@@ -169,7 +168,7 @@ class Sequencer:
 
     def _recheck(self, intent: Intent) -> int:
         """Risk again, on the State of now, for a command that adds exposure; a cancel always goes."""
-        if intent.command == _CANCEL:
+        if intent.command == ec.SLOT_CANCEL:
             return 0
         verdict = self._risk(self.core, intent)
         return verdict[0] if isinstance(verdict, tuple) else verdict

@@ -1,6 +1,7 @@
 """The Core: State as a fold of the event stream and the Configuration, digested at every position."""
 
 from canonicalflow.state._core import (
+    FINAL_ORDER_STATES,
     RATE_LIMIT_WAKEUP,
     TIMER_WAKEUP,
     Control,
@@ -14,6 +15,7 @@ from canonicalflow.state._digest import GENESIS, chain
 from canonicalflow.state._portfolio import Position
 
 __all__ = [
+    "FINAL_ORDER_STATES",
     "GENESIS",
     "RATE_LIMIT_WAKEUP",
     "TIMER_WAKEUP",

@@ -87,7 +87,7 @@ _COMMAND_EVENT = {_NEW: ec.E_SUBMIT_NEW, 2: ec.E_SUBMIT_REPLACE, 3: ec.E_SUBMIT_
 _IDLE_KEY = ec.initial()
 _FLAT = Position()
 _BAD_RECEIVE_TS = int(Flag.BAD_RECEIVE_TS)  # a plain int: enum arithmetic costs on every event
-_FINAL_ORDER_STATES = frozenset({order.S_FILLED}) | order.TERMINAL_STATES
+FINAL_ORDER_STATES = frozenset({order.S_FILLED}) | order.TERMINAL_STATES
 
 
 class Core:
@@ -221,13 +221,15 @@ class Core:
     def obligations(self) -> list[Obligation]:
         """When a command held back by the rate limit may go (the earliest token per empty bucket),
         and when the strategy's timer is next due: on each multiple of `timer_ns`, once the stream has begun."""
+        timer = self.config.timer_ns
+        if not self._queued and not timer:
+            return []  # the usual case, asked before every step of a backtest: nothing to build
         due: dict[int, int] = {}
         for coid in sorted(self._queued):
             for scope in self.scopes(coid):
                 if self._tokens(scope) < 1:
                     due[scope] = self.buckets[scope][1] + self._limits[scope].refill_ns
         found = [Obligation(ts, RATE_LIMIT_WAKEUP, scope) for scope, ts in due.items()]
-        timer = self.config.timer_ns
         if timer and self.position > 0:
             found.append(Obligation((self.now // timer + 1) * timer, TIMER_WAKEUP, 0))
         return sorted(found)
@@ -335,7 +337,7 @@ class Core:
                     changes.append(("rejected", "order", coid, "unknown_execution"))
                     return
                 qty = fills[ev.trade_id][0]  # a bust voids the whole execution it names
-            was_final = self.orders[coid].state in _FINAL_ORDER_STATES
+            was_final = self.orders[coid].state in FINAL_ORDER_STATES
             if not self._step_order(coid, order_event, qty, 0, changes):
                 return
             if order_event == order.E_FILL:
@@ -356,7 +358,7 @@ class Core:
         if coid not in self.orders or was is None:
             changes.append(("rejected", "order", coid, "unknown_execution"))
             return
-        was_final = self.orders[coid].state in _FINAL_ORDER_STATES
+        was_final = self.orders[coid].state in FINAL_ORDER_STATES
         if self._step_order(coid, order.E_CORRECT, was[0], ev.qty, changes):
             _, instrument, side, _, fee = was
             now = (ev.qty, instrument, side, ev.price, fee)  # the fee stays as charged
@@ -379,7 +381,7 @@ class Core:
         self, coid: int, was_final: bool, answers: bool, changes: list[Change]
     ) -> None:
         """An answer to the request in flight, or news that the order became final or works again."""
-        final = self.orders[coid].state in _FINAL_ORDER_STATES
+        final = self.orders[coid].state in FINAL_ORDER_STATES
         if answers:
             self._step_key(coid, ec.E_ANSWER, int(final), changes)
         elif final and not was_final:

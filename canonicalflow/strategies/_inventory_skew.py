@@ -57,8 +57,9 @@ class InventorySkewMaker(Strategy):
         }
         targets = {side: view.round_price(side, raw[side]) if room[side] else None for side in (BUY, SELL)}
         actions: list[Action] = []
+        working = view.orders(instrument)
         for side, price in targets.items():
-            mine = [o for o in view.orders(instrument) if o.side == side and o.pending != "cancel"]
+            mine = [o for o in working if o.side == side and o.pending != "cancel"]
             if price is None:
                 actions.extend(Cancel(o.client_order_id) for o in mine if o.pending is None)
             elif not mine:

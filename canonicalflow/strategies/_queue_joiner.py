@@ -47,8 +47,9 @@ class QueueAwareJoiner(Strategy):
         p, book, held = self.params, view.book(instrument), view.position(instrument)
         touch = {BUY: book.best_bid(), SELL: book.best_ask()}
         actions: list[Action] = []
+        working = view.orders(instrument)
         for side, best in touch.items():
-            mine = [o for o in view.orders(instrument) if o.side == side]
+            mine = [o for o in working if o.side == side]
             allowed = abs(held + side * p.size) <= p.max_inventory
             for o in mine:
                 if o.pending is None and (not allowed or o.price != best or self._poor(o)):

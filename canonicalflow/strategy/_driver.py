@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 
+from canonicalflow._generated import execution_control_kernel as ec
 from canonicalflow.events import Event, EventKind, Flag
 from canonicalflow.runtime import Intent
 from canonicalflow.state import TIMER_WAKEUP, Core, StepResult
@@ -23,7 +24,7 @@ __all__ = ["StrategyDriver"]
 
 _K = EventKind
 _LAST = int(Flag.LAST_IN_PACKET)
-_NEW, _REPLACE, _CANCEL = 1, 2, 3
+_NEW, _REPLACE, _CANCEL = ec.SLOT_NEW, ec.SLOT_REPLACE, ec.SLOT_CANCEL  # Intent.command codes
 
 
 class StrategyDriver:

@@ -14,15 +14,13 @@ from typing import NamedTuple
 from canonicalflow._generated import execution_control_kernel as ec
 from canonicalflow._generated import order_lifecycle_kernel as order
 from canonicalflow.events import Event, EventKind
-from canonicalflow.state import Core
+from canonicalflow.state import FINAL_ORDER_STATES, Core
 from canonicalflow.venue import QueuePosition, QueueTracker
 
 __all__ = ["OrderRecord", "OwnOrder", "OwnOrders"]
 
 _K = EventKind
-_FINAL = frozenset({order.S_FILLED}) | order.TERMINAL_STATES
 _PENDING = {ec.SLOT_NEW: "new", ec.SLOT_REPLACE: "replace", ec.SLOT_CANCEL: "cancel"}
-_NEW, _REPLACE = 1, 2
 
 
 @dataclass
@@ -87,7 +85,7 @@ class OwnOrders:
         sent = self._core.keys.get(coid)
         if ev.reason or sent is None or sent.inflight != ev.command:
             return  # withdrawn, refused or dropped: nothing went to the venue
-        if ev.command == _NEW:
+        if ev.command == ec.SLOT_NEW:
             record = OrderRecord(
                 coid,
                 ev.instrument,
@@ -101,7 +99,7 @@ class OwnOrders:
             )
             self.records.append(record)
             self.open[coid] = self._known[coid] = record
-        elif ev.command == _REPLACE and coid in self.open:
+        elif ev.command == ec.SLOT_REPLACE and coid in self.open:
             self.open[coid].replaces += 1
             self._sent_price[coid] = ev.price
 
@@ -124,7 +122,7 @@ class OwnOrders:
         coid = record.client_order_id
         record.status = order.STATE_NAMES[state.state]
         record.filled = state.cum
-        if state.state in _FINAL:
+        if state.state in FINAL_ORDER_STATES:
             record.final_ts = record.final_ts or ev.ts_receive
             self.open.pop(coid, None)
             self._sent_price.pop(coid, None)
