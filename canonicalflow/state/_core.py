@@ -82,8 +82,12 @@ _DISPATCH_ORDER = {
     ec.SLOT_NEW: 2,
 }  # CANCEL first, then REPLACE, then NEW
 
-_NEW = 1  # Event.command: 1 NEW, 2 REPLACE, 3 CANCEL
-_COMMAND_EVENT = {_NEW: ec.E_SUBMIT_NEW, 2: ec.E_SUBMIT_REPLACE, 3: ec.E_SUBMIT_CANCEL}
+_NEW = ec.SLOT_NEW  # Event.command codes are execution control's slots: 1 NEW, 2 REPLACE, 3 CANCEL
+_COMMAND_EVENT = {
+    _NEW: ec.E_SUBMIT_NEW,
+    ec.SLOT_REPLACE: ec.E_SUBMIT_REPLACE,
+    ec.SLOT_CANCEL: ec.E_SUBMIT_CANCEL,
+}
 _IDLE_KEY = ec.initial()
 _FLAT = Position()
 _BAD_RECEIVE_TS = int(Flag.BAD_RECEIVE_TS)  # a plain int: enum arithmetic costs on every event

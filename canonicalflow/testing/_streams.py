@@ -10,12 +10,13 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 
+from canonicalflow._generated import execution_control_kernel as ec
 from canonicalflow.config import CoreConfig, Instrument, RateLimit
 from canonicalflow.events import Event, EventKind
 
 __all__ = ["synthetic_config", "synthetic_stream"]
 
-_NEW, _REPLACE, _CANCEL = 1, 2, 3
+_NEW, _REPLACE, _CANCEL = ec.SLOT_NEW, ec.SLOT_REPLACE, ec.SLOT_CANCEL  # Event.command codes
 _BOOK_DEPTH = 2_000  # resting venue orders at most, so long streams are stationary
 _WORKING_ORDERS = 50  # our working orders, beyond which intents cancel rather than add
 

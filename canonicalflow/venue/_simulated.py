@@ -16,6 +16,7 @@ from decimal import Decimal
 from enum import IntEnum
 from fractions import Fraction
 
+from canonicalflow._generated import execution_control_kernel as ec
 from canonicalflow.book import BID
 from canonicalflow.config import CoreConfig
 from canonicalflow.events import Event, EventKind, OrderType, TimeInForce
@@ -26,7 +27,7 @@ from canonicalflow.venue._queue_models import ConservativeQueue
 __all__ = ["SimulatedVenue", "VenueReason", "venue_time"]
 
 _DAY_NS = 86_400_000_000_000
-_NEW, _REPLACE, _CANCEL = 1, 2, 3
+_NEW, _REPLACE, _CANCEL = ec.SLOT_NEW, ec.SLOT_REPLACE, ec.SLOT_CANCEL  # Event.command codes
 _MAKER, _TAKER = 1, 2
 _K = EventKind
 
