@@ -44,9 +44,12 @@ class Recorder:
         self._sample_ns = sample_ns
         self._next_sample = 0
         self._journal, self._digests = journal, digests
-        self._pending: list[Event] = []
+        self._pending: list[Event] = []  # recorded one by one, not yet in `_batches`
+        self._batches: list[pa.RecordBatch] = []  # for the journal's next frame, in stream order
+        self._batched = 0  # rows in `_batches`
         self.recorded = 0
         self.market_events = 0
+        self.folded = 0  # market events recorded a batch at a time
         self.fills: list[tuple] = []
         self.equity: list[tuple] = []
         self.queue: list[tuple] = []
@@ -63,7 +66,7 @@ class Recorder:
             self.market_events += 1
         if self._journal is not None:
             self._pending.append(ev)
-            if len(self._pending) == _JOURNAL_BATCH:
+            if len(self._pending) + self._batched >= _JOURNAL_BATCH:
                 self.flush()
         if self._digests is not None:
             self._digests(ev.position, core.digest)
@@ -71,20 +74,65 @@ class Recorder:
             before, self._fills_seen = self._fills_seen, {i: p.fills for i, p in core.positions.items()}
             if ev.kind == _FILL and self._fills_seen.get(ev.instrument, 0) > before.get(ev.instrument, 0):
                 self._fill(ev)  # the Core took it: not a refused duplicate or overfill
+        self.sample_if_due()
+
+    def record_market_batch(
+        self, batch: pa.RecordBatch, digest_before: bytes, sealed: list[tuple[int, bytes]]
+    ) -> None:
+        """Market events the Core folded as one batch (`canonicalflow.backtest._lane`): recorded as
+        `record` would record them one by one while none of our orders works (no fills, no places).
+        `sealed` lists the digest blocks the fold closed, as `apply_market_columns` returns them."""
+        if self._journal is not None:
+            self._hold_pending()
+            self._batches.append(batch)
+            self._batched += batch.num_rows
+            if self._batched >= _JOURNAL_BATCH:
+                self.flush()
+        self.recorded += batch.num_rows
+        self.market_events += batch.num_rows
+        self.folded += batch.num_rows
+        if self._digests is not None:  # what `Core.digest` was after each row, as `record` reports it
+            current, closed = digest_before, 0
+            for row, position in enumerate(batch.column("position").to_pylist()):
+                while closed < len(sealed) and sealed[closed][0] <= row:
+                    current = sealed[closed][1]
+                    closed += 1
+                self._digests(position, current)
+
+    @property
+    def next_sample(self) -> int:
+        """The event time at which the next equity and queue sample is due."""
+        return self._next_sample
+
+    def sample_if_due(self) -> None:
+        core = self._core
         if core.now >= self._next_sample and core.position > 0:
             self._sample(core.now)
             self._next_sample = (core.now // self._sample_ns + 1) * self._sample_ns
 
     def flush(self) -> None:
-        if self._journal is not None and self._pending:
-            self._journal.append(to_record_batch(self._pending))
+        """Everything recorded so far into the journal, as one frame."""
+        self._hold_pending()
+        if self._journal is not None and self._batches:
+            frame = pa.Table.from_batches(self._batches).combine_chunks().to_batches()[0]
+            self._journal.append(frame)
+            self._batches, self._batched = [], 0
+
+    def _hold_pending(self) -> None:
+        """Events recorded one by one join the next frame, behind the batches before them."""
+        if self._pending:
+            self._batches.append(to_record_batch(self._pending))
+            self._batched += len(self._pending)
             self._pending = []
 
     def finish(self) -> None:
-        """The last sample at the end of the stream (unless one was just taken), and the journal's last batch."""
+        """The last sample at the end of the stream (unless one was just taken), the journal's last
+        batch, and the digest over every position (the chain's open block included)."""
         if self._core.now != self._last_sample:
             self._sample(self._core.now)
         self.flush()
+        if self._digests is not None:
+            self._digests(self._core.position, self._core.current_digest())
 
     def _fill(self, ev: Event) -> None:
         view, money, i = self._view, self._view.money, ev.instrument

@@ -20,11 +20,13 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from canonicalflow.backtest._config import BacktestConfig, load_config
+from canonicalflow.backtest._lane import MarketLane
 from canonicalflow.backtest._recorder import Recorder
 from canonicalflow.backtest._report import render_report
 from canonicalflow.backtest._summary import read_summary, summarize, write_summary
@@ -32,18 +34,19 @@ from canonicalflow.backtest._tables import EQUITY, FILLS, ORDERS, POSITIONS, QUE
 from canonicalflow.config import CoreConfig, Instrument, RateLimit
 from canonicalflow.data import Store, feed
 from canonicalflow.errors import DataError
-from canonicalflow.events import Event, EventKind
+from canonicalflow.events import EVENT_SCHEMA, Event, EventKind
 from canonicalflow.journal import JournalWriter
 from canonicalflow.orderflow import zero_intelligence
 from canonicalflow.risk import RiskEngine
 from canonicalflow.runtime import CONFIG_FILE, Sequencer, save_checkpoint
 from canonicalflow.state import Core
 from canonicalflow.strategy import OwnOrders, Strategy, StrategyDriver, View
-from canonicalflow.venue import QueueTracker, SimulatedVenue, Simulation
+from canonicalflow.venue import MarketBatches, QueueTracker, SimulatedVenue, Simulation
 
 __all__ = ["BacktestResult", "Session", "core_config_of", "market_of", "run"]
 
 TABLES = ("orders", "fills", "positions", "equity", "queue")
+_BATCH_ROWS = 65_536
 BACKTEST_FILE = "backtest.json"  # the validated configuration, canonical, beside the outputs
 
 
@@ -127,6 +130,70 @@ def market_of(config: BacktestConfig) -> tuple[tuple[Instrument, ...], Iterator[
     return instruments, events, total
 
 
+def market_batches_of(config: BacktestConfig) -> MarketBatches | None:
+    """The market stream as Arrow batches, for the simulation to fold in bulk, when it can: one
+    dataset on an L2 venue, with `run.columnar` on. None otherwise (the stream goes event by event)."""
+    data = config.data
+    if not config.run.columnar or data.store is None or len(data.datasets) != 1 or config.venue.book != "l2":
+        return None
+    path = Store(data.store).data_file(data.datasets[0])
+    return MarketBatches(_batches(path, data.feed_latency_ns, data.max_events))
+
+
+def reorder_window(config: BacktestConfig) -> int:
+    """How far the simulation must read ahead to keep the venue's events in venue-time order: the
+    most any event of the stream reaches us after the venue acted on it, when the stream is one
+    dataset (a pass over two of its columns), else `data.max_feed_latency_ns`. Never more than
+    that bound, so an event later than it still stops the run."""
+    data = config.data
+    bound = data.max_feed_latency_ns
+    if data.store is None or len(data.datasets) != 1:
+        return bound
+    path = Store(data.store).data_file(data.datasets[0])
+    clock, read, worst = -(1 << 63), 0, 0
+    for batch in pq.ParquetFile(path, pre_buffer=False).iter_batches(
+        batch_size=_BATCH_ROWS, columns=["ts_exchange", "ts_receive"]
+    ):
+        if data.max_events:
+            if read >= data.max_events:
+                break
+            batch = batch.slice(0, data.max_events - read)
+        read += batch.num_rows
+        exchange, received = batch.column(0).to_numpy(), batch.column(1).to_numpy()
+        if data.feed_latency_ns is not None and len(exchange):  # as `_batches` rewrites them
+            received = np.maximum.accumulate(np.maximum(exchange + data.feed_latency_ns, clock))
+            clock = int(received[-1])
+        if len(exchange):
+            worst = max(worst, int(np.max(received - np.where(exchange > 0, exchange, received))))
+    return min(bound, worst)
+
+
+def _batches(path: Path, latency_ns: int | None, max_events: int) -> Iterator[pa.RecordBatch]:
+    """The dataset's rows in batches, as `market_of` streams them: positions 1..n, receive times
+    rewritten as `_received_after` does, cut after `max_events`."""
+    clock, read = -(1 << 63), 0
+    for batch in pq.ParquetFile(path, pre_buffer=False).iter_batches(batch_size=_BATCH_ROWS):
+        if max_events and read + batch.num_rows > max_events:
+            batch = batch.slice(0, max_events - read)
+        positions = np.arange(read + 1, read + 1 + batch.num_rows, dtype=np.int64)
+        batch = batch.set_column(0, EVENT_SCHEMA.field("position"), pa.array(positions))
+        if latency_ns is not None:
+            received = np.maximum.accumulate(
+                np.maximum(batch.column("ts_exchange").to_numpy() + latency_ns, clock)
+            )
+            clock = int(received[-1]) if len(received) else clock
+            batch = batch.set_column(
+                3,
+                EVENT_SCHEMA.field("ts_receive"),
+                pa.array(received),  # Event.ts_receive
+            )
+        read += batch.num_rows
+        if batch.num_rows:
+            yield batch
+        if max_events and read >= max_events:
+            return
+
+
 def _received_after(events: Iterator[Event], latency_ns: int) -> Iterator[Event]:
     """Receive times rewritten as exchange time + `latency_ns`, never going back: for a capture
     whose local clock was off (the shared Binance one is 1.27 s behind the exchange's)."""
@@ -161,6 +228,7 @@ def core_config_of(config: BacktestConfig, instruments: tuple[Instrument, ...]) 
         rate_limits=limits,
         timer_ns=config.strategy.cadence.timer_ms * 1_000_000,
         retained_final_orders=config.run.retained_final_orders,
+        digest_block=config.run.digest_block,
     )
 
 
@@ -231,6 +299,17 @@ class Session:
             else lambda core: None,
         )
 
+        self.lane = MarketLane(
+            self.core,
+            self.sequencer,
+            self.recorder,
+            self.tracker,
+            self.orders,
+            self.driver,
+            self.view,
+            checkpointing=bool(checkpoints and config.run.checkpoint_every),
+        )
+
     def open_session(self, ts: int) -> None:
         """Trading is enabled (unless risk says otherwise) and the session starts, at the first event's time."""
         kinds = [EventKind.TRADING_ENABLED] if self.config.risk.trading_enabled else []
@@ -264,22 +343,26 @@ def run(
     (run_dir / BACKTEST_FILE).write_text(config.model_dump_json(indent=2, by_alias=True) + "\n")
     venue = SimulatedVenue(core_config, config.venue)
     started = time.perf_counter()
+    batches = market_batches_of(config)
     with JournalWriter(journal_dir) as journal:
         session = Session(config, core_config, venue.send, journal, digests, journal_dir)
-        market = iter(market)
-        first = next(market, None)
-        if first is None:
+        if batches is not None:
+            first_batch = batches.rest()
+            first_ts = None if first_batch is None else first_batch.column("ts_receive")[0].as_py()
+            stream: Iterator[Event] | MarketBatches = batches
+        else:
+            market = iter(market)
+            first = next(market, None)
+            first_ts = None if first is None else first.ts_receive
+            stream = market if first is None else itertools.chain((first,), market)
+        if first_ts is None:
             raise DataError(f"{config.name}: the market stream is empty")
-        session.open_session(first.ts_receive)
+        session.open_session(first_ts)
         show = sys.stderr.isatty() if progress is None else progress
         try:
             with tqdm(total=total, unit="ev", unit_scale=True, disable=not show, desc=config.name) as bar:
-                simulation = Simulation(
-                    itertools.chain((first,), market),
-                    session.sequencer,
-                    venue,
-                    config.data.max_feed_latency_ns,
-                )
+                window = reorder_window(config) if batches is not None else config.data.max_feed_latency_ns
+                simulation = Simulation(stream, session.sequencer, venue, window, session.lane)
                 simulation.run(lambda done: bar.update(done - bar.n))
                 bar.update(total - bar.n)
         finally:
@@ -318,10 +401,11 @@ def _write_outputs(
         "name": config.name,
         "fingerprint": config.fingerprint,
         "market_events": recorder.market_events,
+        "folded_events": recorder.folded,
         "recorded_events": recorder.recorded,
         "elapsed_s": elapsed,
         "final_position": core.position,
-        "final_digest": core.digest.hex(),
+        "final_digest": core.current_digest().hex(),
         "sample_ns": config.run.sample_ms * 1_000_000,
     }
     summary = summarize(tables, meta)

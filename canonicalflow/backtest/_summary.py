@@ -24,6 +24,7 @@ META: dict[str, Callable[[object], object]] = {  # the run facts the tables do n
     "name": str,
     "fingerprint": str,
     "market_events": int,
+    "folded_events": int,  # market events the Core folded in batches (canonicalflow.backtest._lane)
     "recorded_events": int,
     "elapsed_s": float,
     "final_position": int,

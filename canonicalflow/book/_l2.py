@@ -16,29 +16,39 @@ class L2Book:
 
     def __init__(self) -> None:
         self._sides: dict[int, SortedDict] = {BID: SortedDict(), ASK: SortedDict()}
+        # side -> (key, lots) of its best level, None when empty; absent until asked again
+        self._best: dict[int, tuple[int, int] | None] = {}
 
     def set_level(self, side: int, price: int, qty: int) -> str | None:
         """`qty` lots now rest at `price`; 0 removes the level."""
         levels = self._sides.get(side)
         if levels is None or qty < 0:
             return "bad_side" if levels is None else "bad_size"
+        key = side * -price
         if qty:
-            levels[side * -price] = qty
+            levels[key] = qty
         else:
-            levels.pop(side * -price, None)
+            levels.pop(key, None)
+        best = self._best.get(side, False)
+        if best is not False and (best is None or key <= best[0]):  # at or better than the best
+            self._best[side] = (key, qty) if qty and (best is None or key <= best[0]) else self._peek(side)
         return None
 
     def clear(self) -> None:
         for levels in self._sides.values():
             levels.clear()
+        self._best.clear()
 
     def best(self, side: int) -> tuple[int, int, int] | None:
         """(price, lots, 0) at the best level of `side`; an L2 feed does not count orders."""
+        best = self._best.get(side, False)
+        if best is False:
+            best = self._best[side] = self._peek(side)
+        return None if best is None else (side * -best[0], best[1], 0)
+
+    def _peek(self, side: int) -> tuple[int, int] | None:
         levels = self._sides[side]
-        if not levels:
-            return None
-        key, qty = levels.peekitem(0)
-        return side * -key, qty, 0
+        return levels.peekitem(0) if levels else None
 
     def top(self, side: int, n: int) -> list[tuple[int, int, int]]:
         levels = self._sides[side]

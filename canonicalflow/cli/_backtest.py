@@ -21,7 +21,10 @@ def _print_summary(result: BacktestResult) -> None:
 
     click.echo(f"run            {result.run_dir}")
     click.echo(f"fingerprint    {s['fingerprint']}")
-    click.echo(f"events         {s['market_events']:,} market, {s['recorded_events']:,} recorded")
+    click.echo(
+        f"events         {s['market_events']:,} market ({s['folded_events']:,} folded in batches), "
+        f"{s['recorded_events']:,} recorded"
+    )
     click.echo(f"speed          {number(s['events_per_s'], ',.0f')} market events/s")
     click.echo(
         f"orders, fills  {s['orders']:,} orders, {s['fills']:,} fills, fill ratio {number(s['fill_ratio'], '.1%')}"

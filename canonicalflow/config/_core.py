@@ -61,6 +61,15 @@ class CoreConfig(_Strict):
         description="final orders kept for late reports, busts and corrections before they are released",
     )
 
+    digest_block: int = Field(
+        default=1,
+        ge=1,
+        description=(
+            "positions per link of the digest chain: 1 digests every position; a block of n hashes "
+            "n positions' changes at once (every position's State stays derivable by replay)"
+        ),
+    )
+
     @model_validator(mode="after")
     def _ids_are_unique(self) -> CoreConfig:
         for what, ids in (

@@ -1,6 +1,6 @@
 """Canonical events: flat integer records in four categories, their Arrow form, and boundary checks."""
 
-from canonicalflow.events._arrow import EVENT_SCHEMA, check_batch, iter_events, to_record_batch
+from canonicalflow.events._arrow import EVENT_SCHEMA, check_batch, events_of, iter_events, to_record_batch
 from canonicalflow.events._boundary import parse_event
 from canonicalflow.events._kinds import (
     COMMON_FIELDS,
@@ -27,6 +27,7 @@ __all__ = [
     "TimeInForce",
     "category_of",
     "check_batch",
+    "events_of",
     "iter_events",
     "parse_event",
     "to_record_batch",

@@ -7,7 +7,10 @@ input: schema, known kinds, strictly increasing positions. It runs once, where d
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator, Sequence
+from functools import partial
+from itertools import repeat
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -16,7 +19,7 @@ from canonicalflow.errors import InvalidEvent
 from canonicalflow.events._kinds import EventKind
 from canonicalflow.events._record import FIELD_DOCS, Event
 
-__all__ = ["EVENT_SCHEMA", "check_batch", "iter_events", "to_record_batch"]
+__all__ = ["EVENT_SCHEMA", "check_batch", "events_of", "iter_events", "to_record_batch"]
 
 _NARROW = {
     "kind": pa.int16(),
@@ -36,6 +39,7 @@ EVENT_SCHEMA = pa.schema(
     metadata={"canonicalflow.schema": "event/1"},
 )
 
+_new_event = partial(tuple.__new__, Event)  # Event._make without its length check: zip is strict
 _KNOWN_KINDS = pa.array(sorted(int(k) for k in EventKind), type=pa.int16())
 
 
@@ -48,8 +52,30 @@ def to_record_batch(events: Sequence[Event]) -> pa.RecordBatch:
 
 def iter_events(batch: pa.RecordBatch) -> Iterator[Event]:
     """The batch's rows as Event records, in order."""
-    columns = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
-    return map(Event._make, zip(*columns, strict=True))
+    return iter(events_of(batch))
+
+
+def events_of(batch: pa.RecordBatch) -> list[Event]:
+    """The batch's rows as Event records, in order, built as fast as CPython allows.
+
+    A kind uses a few of the 33 fields, so most columns of a batch are all zeros: those are not
+    converted value by value. The cyclic garbage collector is paused while the records are made:
+    they hold only ints, so it could free nothing, and with it running, building tens of
+    thousands of tuples costs three times as much.
+    """
+    n = batch.num_rows
+    columns = []
+    for column in batch.columns:
+        low, high = pc.min_max(column).values()
+        constant = low.as_py() if n and low == high else None
+        columns.append(repeat(constant, n) if constant is not None else column.to_pylist())
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return list(map(_new_event, zip(*columns, strict=True)))
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def check_batch(batch: pa.RecordBatch, after_position: int = -1) -> None:

@@ -20,7 +20,12 @@ import pyarrow as pa
 
 from canonicalflow.errors import CanonicalFlowError
 from canonicalflow.events import check_batch
-from canonicalflow.journal._format import encode_frame_header, encode_segment_header, segment_name
+from canonicalflow.journal._format import (
+    encode_frame_header,
+    encode_payload,
+    encode_segment_header,
+    segment_name,
+)
 from canonicalflow.journal._index import Tear, TornTailWarning, scan
 
 __all__ = ["DEFAULT_SEGMENT_BYTES", "FsyncPolicy", "JournalWriter"]
@@ -106,7 +111,7 @@ class JournalWriter:
             return self._last
         positions = batch.column("position")
         first, last = positions[0].as_py(), positions[-1].as_py()
-        payload = batch.serialize()
+        payload = encode_payload(batch)
         header = encode_frame_header(first, last, batch.num_rows, payload)
         frame_bytes = len(header) + payload.size
         try:

@@ -57,7 +57,7 @@ def _run(journal: Path, config: Path | None, out: Path, hash_seed: str, describe
 
 
 def first_divergence(a: Path, b: Path) -> tuple[int, int | None]:
-    """(equal positions before the first difference, the position where they differ or None)."""
+    """(equal records before the first difference, the position where they differ or None)."""
     compared = 0
     with a.open("rb") as left_file, b.open("rb") as right_file:
         while True:
@@ -90,10 +90,12 @@ def compare_processes(
 def compare_backtests(
     config: Path, workdir: Path, seeds: tuple[str, str] = ("0", "4242")
 ) -> tuple[int, Divergence | None]:
-    """Run the backtest `config` in two processes; (positions compared, the first divergence or None).
+    """Run the backtest `config` in two processes; (digests compared, the first divergence or None).
 
-    Each run writes its own run directory under `workdir`; at a divergence, each process's State
-    there is read back from its own journal.
+    A backtest reports its digest at every position (within a block of the chain, the digest of
+    the last block closed) and once more at the end, covering the open block. Each run writes its own
+    run directory under `workdir`; at a divergence, each process's State there is read back from
+    its own journal.
     """
     files = [workdir / f"digests-{seed}.bin" for seed in seeds]
     runs = [workdir / f"run-{seed}" for seed in seeds]

@@ -58,7 +58,7 @@ def describe(core: Core) -> list[str]:
     keys = Counter(ec.STATE_NAMES[s.state] for s in core.keys.values())
     lines = [
         f"position      {core.position}",
-        f"digest        {core.digest.hex()}",
+        f"digest        {core.current_digest().hex()}",
         f"now           {core.now}",
         f"control       {core.control._asdict()}",
         f"orders        {sum(orders.values())}: {dict(sorted(orders.items()))}",

@@ -135,11 +135,19 @@ class Sequencer:
         self._record(ev)
         self._on_checkpoint(self.core)
 
-    def _after(self, ev: Event, result: StepResult) -> None:
+    def fold(self, ev: Event) -> StepResult:
+        """Apply and record one input without asking for decisions: for a runtime that folds
+        market data in batches, asks the strategy itself, and hands its intents to `decide`."""
+        return self._apply(ev)[1]
+
+    def decide(self, intents: Iterable[Intent]) -> None:
         """The strategy's intents through risk, then whatever execution control lets go."""
-        for intent in self._decide(self.core, ev, result):
+        for intent in intents:
             self._decision(intent)
         self._dispatch_ready()
+
+    def _after(self, ev: Event, result: StepResult) -> None:
+        self.decide(self._decide(self.core, ev, result))
 
     def _decision(self, intent: Intent) -> None:
         intent = Intent(*map(int, intent))  # plain ints: an IntEnum's repr would change the digest

@@ -1,5 +1,6 @@
 """The Core: State as a fold of the event stream and the Configuration, digested at every position."""
 
+from canonicalflow.state._columnar import COLUMNAR_KINDS, apply_market_columns
 from canonicalflow.state._core import (
     FINAL_ORDER_STATES,
     RATE_LIMIT_WAKEUP,
@@ -15,6 +16,7 @@ from canonicalflow.state._digest import GENESIS, chain
 from canonicalflow.state._portfolio import Position
 
 __all__ = [
+    "COLUMNAR_KINDS",
     "FINAL_ORDER_STATES",
     "GENESIS",
     "RATE_LIMIT_WAKEUP",
@@ -25,6 +27,7 @@ __all__ = [
     "Position",
     "Quote",
     "StepResult",
+    "apply_market_columns",
     "chain",
     "replay",
 ]

@@ -20,7 +20,7 @@ from canonicalflow._generated import order_lifecycle_kernel as order
 from canonicalflow.config import CoreConfig
 from canonicalflow.errors import InvariantViolation
 from canonicalflow.events import Event, EventKind, Flag
-from canonicalflow.state._digest import GENESIS, chain
+from canonicalflow.state._digest import GENESIS, link, market_record
 from canonicalflow.state._portfolio import Position, trade
 
 __all__ = [
@@ -90,6 +90,7 @@ _COMMAND_EVENT = {
 }
 _IDLE_KEY = ec.initial()
 _FLAT = Position()
+_MARKET_RECORD_KINDS = frozenset((EventKind.LEVEL_SET, EventKind.TRADE, EventKind.BBO))  # binary records
 _BAD_RECEIVE_TS = int(Flag.BAD_RECEIVE_TS)  # a plain int: enum arithmetic costs on every event
 FINAL_ORDER_STATES = frozenset({order.S_FILLED}) | order.TERMINAL_STATES
 
@@ -101,7 +102,10 @@ class Core:
         self.config = config
         self.digests = digests  # off only to measure what the chain costs
         self.position = -1
-        self.digest = GENESIS
+        self.digest = GENESIS  # covers every position up to the last sealed block (all of them, blocks of 1)
+        self._block = config.digest_block
+        self.digest_records: list[bytes] = []  # the open block's records, not yet in `digest`
+        self._open_block_end = 0  # the last position in the open block
         self.now = 0  # the latest receive time seen: the Core's only clock
         self.quotes: dict[int, Quote] = {}
         self.levels: dict[tuple[int, int, int], int] = {}  # (instrument, side, price) -> lots
@@ -173,6 +177,7 @@ class Core:
             "control": self.control,
             "position": self.position,
             "digest": self.digest,
+            "digest_records": tuple(self.digest_records),
             "now": self.now,
             "digests": self.digests,
         }
@@ -191,6 +196,8 @@ class Core:
             snapshot["digest"],
         )
         core.now = snapshot["now"]
+        core.digest_records = list(snapshot["digest_records"])
+        core._open_block_end = snapshot["position"]
         return core
 
     # ------------------------------------------------------------------ fold
@@ -211,8 +218,37 @@ class Core:
         self.position = ev.position
         frozen = tuple(changes)
         if self.digests:
-            self.digest = chain(self.digest, ev.position, (self.now, *frozen))
+            if ev.kind in _MARKET_RECORD_KINDS:  # one change: ("level"|"quote", instrument, *values)
+                change = frozen[0]
+                record = market_record(ev.position, self.now, ev.kind, change[1], (*change[2:], 0, 0, 0)[:6])
+            else:
+                record = repr((ev.position, (self.now, *frozen))).encode()
+            self._digest_record(ev.position, record)
         return StepResult(ev.position, self.digest, frozen)
+
+    def _digest_record(self, position: int, record: bytes) -> None:
+        """Add a position's record to the open block; a block ends on each multiple of `digest_block`."""
+        if self._block == 1:
+            self.digest = link(self.digest, record)
+            return
+        records = self.digest_records
+        if records and (position - 1) // self._block != (self._open_block_end - 1) // self._block:
+            self.seal()  # positions skipped past the open block's end: it ends here
+        records.append(record)
+        self._open_block_end = position
+        if position % self._block == 0:
+            self.seal()
+
+    def seal(self) -> None:
+        """Close the open block: `digest` then covers every position applied."""
+        if self.digest_records:
+            self.digest = link(self.digest, b"".join(self.digest_records))
+            self.digest_records = []
+
+    def current_digest(self) -> bytes:
+        """The digest covering every position applied, the open block included (`digest` stops at
+        the last block's end); the chain goes on unchanged."""
+        return link(self.digest, b"".join(self.digest_records)) if self.digest_records else self.digest
 
     # ------------------------------------------------------------- decisions
     def dispatchable(self) -> list[int]:

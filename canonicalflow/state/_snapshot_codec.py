@@ -19,7 +19,7 @@ from canonicalflow.state._portfolio import Position
 
 __all__ = ["decode_snapshot", "encode_snapshot"]
 
-FORMAT = 2  # 2: fills keep their terms, positions
+FORMAT = 3  # 2: fills keep their terms, positions; 3: the open digest block
 
 
 def _ints(value: list) -> tuple[int, ...]:
@@ -66,6 +66,7 @@ def encode_snapshot(snapshot: dict, config_fingerprint: str) -> str:
         "config_fingerprint": config_fingerprint,
         "position": snapshot["position"],
         "digest": snapshot["digest"].hex(),
+        "digest_records": [record.hex() for record in snapshot["digest_records"]],
         "now": snapshot["now"],
         "digests": snapshot["digests"],
         "control": list(snapshot["control"]),
@@ -92,6 +93,7 @@ def decode_snapshot(text: str, config_fingerprint: str, source: str) -> dict:
         snapshot |= {
             "position": body["position"],
             "digest": bytes.fromhex(body["digest"]),
+            "digest_records": tuple(bytes.fromhex(record) for record in body["digest_records"]),
             "now": body["now"],
             "digests": body["digests"],
             "control": Control(*body["control"]),

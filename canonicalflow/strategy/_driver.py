@@ -9,7 +9,7 @@ from the market: a buy down, a sell up. A REPLACE keeps the side, type and time 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 from canonicalflow._generated import execution_control_kernel as ec
 from canonicalflow.events import Event, EventKind, Flag
@@ -24,6 +24,7 @@ __all__ = ["StrategyDriver"]
 
 _K = EventKind
 _LAST = int(Flag.LAST_IN_PACKET)
+_TRADE = int(EventKind.TRADE)
 _NEW, _REPLACE, _CANCEL = ec.SLOT_NEW, ec.SLOT_REPLACE, ec.SLOT_CANCEL  # Intent.command codes
 
 
@@ -32,6 +33,10 @@ class StrategyDriver:
         self.strategy, self.view, self.cadence = strategy, view, cadence
         self._orders = orders
         self._on = frozenset(cadence.on)
+        self._book_on, self._trade_on = "book" in self._on, "trade" in self._on
+        self._every = cadence.every
+        self._wants_all = type(strategy).wants is Strategy.wants  # `wants` not overridden: always True
+        self.deciding_row = 0
         self._started = False
         self._market_events = 0
         self._next_intent = 0
@@ -40,30 +45,86 @@ class StrategyDriver:
 
     def __call__(self, core: Core, ev: Event, step: StepResult) -> list[Intent]:
         actions: list[Action] = []
-        if not self._started and ev.kind < 20:
-            self._started = True
-            actions.extend(self.strategy.on_start(self.view) or ())
-        hook = self._hook(ev)
-        if hook is not None and self.strategy.wants(self.view, ev):
-            self.decisions += 1
-            actions.extend(hook() or ())
+        if ev.kind < 20:
+            if not self._started:
+                self._started = True
+                actions.extend(self.strategy.on_start(self.view) or ())
+            actions.extend(self._market(ev) or ())
+        else:
+            hook = self._hook(ev)
+            if hook is not None and self.strategy.wants(self.view, ev):
+                self.decisions += 1
+                actions.extend(hook() or ())
         return [self._intent(action) for action in actions]
 
+    @property
+    def started(self) -> bool:
+        """`on_start` has run: it runs on the first market event."""
+        return self._started
+
+    @property
+    def asks_market(self) -> bool:
+        """The strategy is asked about book or trade events at all."""
+        return self._book_on or self._trade_on
+
+    def first_acting(self, events: Sequence[Event], start: int, stop: int) -> tuple[int, list[Intent]] | None:
+        """Ask about the market events `events[start:stop]` in order, as `__call__` would one at a
+        time once started; the first row whose hook returns actions, with its intents, or None.
+
+        For a runtime that folds market data in batches: `deciding_row` names the row being
+        decided while its hook runs, so the view can bring State to it on the first read.
+        """
+        simple = self._every == 1 and not self.cadence.packet_end and self._wants_all
+        if not simple:
+            for row in range(start, stop):
+                self.deciding_row = row
+                actions = self._market(events[row])
+                if actions and (intents := [self._intent(action) for action in actions]):
+                    return row, intents
+            return None
+        on_book, on_trade, view = self.strategy.on_book, self.strategy.on_trade, self.view
+        book_on, trade_on, asked = self._book_on, self._trade_on, 0
+        try:
+            for row in range(start, stop):
+                ev = events[row]
+                if ev.kind == _TRADE:
+                    if not trade_on:
+                        continue
+                    hook = on_trade
+                elif book_on:
+                    hook = on_book
+                else:
+                    continue
+                self.deciding_row = row
+                asked += 1
+                actions = hook(view, ev)
+                if actions and (intents := [self._intent(action) for action in actions]):
+                    return row, intents
+            return None
+        finally:
+            self._market_events += asked
+            self.decisions += asked
+
+    def _market(self, ev: Event) -> Iterable[Action] | None:
+        """The book or trade hook's answer, or None when the cadence skips the event."""
+        strategy = self.strategy
+        if ev.kind == _K.TRADE:
+            if not self._trade_on:
+                return None
+            hook = strategy.on_trade
+        elif not self._book_on or (self.cadence.packet_end and not ev.flags & _LAST):
+            return None
+        else:
+            hook = strategy.on_book
+        self._market_events += 1
+        if self._market_events % self._every or not strategy.wants(self.view, ev):
+            return None
+        self.decisions += 1
+        return hook(self.view, ev)
+
     def _hook(self, ev: Event) -> Callable[[], Iterable[Action] | None] | None:
-        """The hook this event calls, ready to run, or None when the cadence skips it."""
+        """The execution or timer hook this event calls, ready to run, or None when none is."""
         kind, strategy, view = ev.kind, self.strategy, self.view
-        if kind < 20:
-            name = "trade" if kind == _K.TRADE else "book"
-            if name not in self._on or (name == "book" and self.cadence.packet_end and not ev.flags & _LAST):
-                return None
-            self._market_events += 1
-            if self._market_events % self.cadence.every:
-                return None
-            return (
-                (lambda: strategy.on_trade(view, ev))
-                if name == "trade"
-                else (lambda: strategy.on_book(view, ev))
-            )
         if kind < 40:
             return (lambda: strategy.on_execution(view, ev)) if "execution" in self._on else None
         if kind == _K.WAKEUP and ev.reason == TIMER_WAKEUP and "timer" in self._on:

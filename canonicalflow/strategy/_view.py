@@ -7,6 +7,7 @@ the stream and the configuration only.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
@@ -22,6 +23,10 @@ __all__ = ["BookView", "View", "round_price"]
 _FLAT = Position()
 
 
+def _current() -> None:
+    """State is already at the position being decided on: nothing to catch up."""
+
+
 def round_price(side: int, price: int, step: int) -> int:
     """`price` onto a grid of `step` ticks, away from the market: a buy down, a sell up."""
     return price - price % step if side == 1 else -((-price) // step * step)
@@ -34,11 +39,13 @@ class BookView:
     come from the Core's quote, so the touch is known either way.
     """
 
-    def __init__(self, book: QueuedBook, core: Core, instrument: int) -> None:
+    def __init__(self, book: QueuedBook, core: Core, instrument: int, view: View) -> None:
         self._queued, self._book = book, book.book
         self._quotes, self._instrument = core.quotes, instrument
+        self._view = view
 
     def _best(self, side: int) -> tuple[int, int] | None:
+        self._view.catch_up()
         best = self._book.best(side)
         if best is not None:
             return best[0], best[1]
@@ -75,9 +82,11 @@ class BookView:
 
     def levels(self, side: int, n: int) -> list[tuple[int, int]]:
         """The best `n` (price, lots) of `side` (1 bids, -1 asks)."""
+        self._view.catch_up()
         return [(price, qty) for price, qty, _ in self._book.top(side, n)]
 
     def qty_at(self, side: int, price: int) -> int:
+        self._view.catch_up()
         return self._queued.qty_at(side, price)
 
 
@@ -96,15 +105,21 @@ class View:
         self.money = Money(config)
         self.params = dict(params or {})
         self.instruments = tuple(i.id for i in config.instruments)
-        self._books = {i: BookView(tracker.book(i), core, i) for i in self.instruments}
+        self._books = {i: BookView(tracker.book(i), core, i, self) for i in self.instruments}
+        # A runtime that folds market data in batches sets this to bring State up to the event
+        # being decided on; every read calls it first, so a strategy never sees State run ahead
+        # or lag behind (canonicalflow.backtest._lane).
+        self.catch_up: Callable[[], None] = _current
 
     @property
     def now(self) -> int:
         """The Core's clock: the latest receive time, in ns."""
+        self.catch_up()
         return self._core.now
 
     @property
     def trading(self) -> bool:
+        self.catch_up()
         control = self._core.control
         return control.trading_enabled and not control.kill_switch
 
@@ -116,9 +131,11 @@ class View:
 
     def orders(self, instrument: int | None = None) -> list[OwnOrder]:
         """Our open orders (and NEWs still queued), with their queue places."""
+        self.catch_up()
         return self._orders.view(instrument)
 
     def order(self, client_order_id: int) -> OwnOrder | None:
+        self.catch_up()
         return self._orders.get(client_order_id)
 
     def position(self, instrument: int | None = None) -> int:
@@ -127,10 +144,12 @@ class View:
 
     def portfolio(self, instrument: int | None = None) -> Position:
         """The instrument's position in integers: lots, cost, realized PnL, fees."""
+        self.catch_up()
         return self._core.positions.get(self._default(instrument), _FLAT)
 
     def mark(self, instrument: int | None = None) -> Fraction | None:
         """The price held lots are valued at, in ticks: the mid, else the last trade, else None."""
+        self.catch_up()
         i = self._default(instrument)
         mid = self._books[i].mid()
         if mid is not None:

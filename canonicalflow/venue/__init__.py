@@ -20,7 +20,7 @@ from canonicalflow.venue._queue_models import (
 )
 from canonicalflow.venue._queues import QueuePlace, RestingQueues
 from canonicalflow.venue._simulated import SimulatedVenue, VenueReason, venue_time
-from canonicalflow.venue._simulation import Simulation, simulate
+from canonicalflow.venue._simulation import MarketBatches, OurLane, Simulation, simulate
 from canonicalflow.venue._tracker import QueuePosition, QueueTracker
 
 __all__ = [
@@ -31,7 +31,9 @@ __all__ = [
     "EmpiricalLatency",
     "Fees",
     "LatencyConfig",
+    "MarketBatches",
     "OrderLatency",
+    "OurLane",
     "ProbabilisticQueue",
     "QueueModel",
     "QueuePlace",

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from canonicalflow.book import ASK, BID, L2Book, L3Book
+import numpy as np
+
+from canonicalflow.book import ASK, BID, L2Book, L3Book, last_of_each
 from canonicalflow.events import Event, EventKind, Flag
 from canonicalflow.venue._queue_models import UNITS_PER_LOT, QueueModel
 from canonicalflow.venue._queues import RestingQueues
@@ -91,6 +93,40 @@ class QueuedBook:
         if self._snapshot_from is not None:
             before, self._snapshot_from = self._snapshot_from, None
         return fills if before is None else fills + self._crossed(before, leaves)
+
+    def set_levels(self, side: np.ndarray, price: np.ndarray, qty: np.ndarray, flags: np.ndarray) -> None:
+        """Level sets in stream order, folded at once: each level ends at the size its last row set.
+
+        The same as applying them one by one while none of our orders rests on this L2 book: a level
+        set then moves nothing but the level, and the snapshot mark (the best prices a book being
+        rebuilt is compared with once it is whole) ends as the rows would leave it.
+        """
+        assert not self.l3 and self.quiet
+        opening = (flags & _SNAPSHOT != 0) & (flags & _LAST == 0)  # a snapshot row, more to come
+        closing = np.flatnonzero(~opening)
+        rest = 0
+        if len(closing):  # any other row ends a snapshot being rebuilt
+            rest = int(closing[-1]) + 1
+            self._fold(side[:rest], price[:rest], qty[:rest])
+            self._snapshot_from = None
+        if rest < len(side):  # a snapshot still open after the last of them
+            if self._snapshot_from is None:
+                self._snapshot_from = (self.best_price(BID), self.best_price(ASK))
+            self._fold(side[rest:], price[rest:], qty[rest:])
+
+    def _fold(self, side: np.ndarray, price: np.ndarray, qty: np.ndarray) -> None:
+        book, consumed = self.book, self.consumed
+        last = last_of_each(side, price)
+        for level_side, level_price, lots in zip(
+            side[last].tolist(), price[last].tolist(), qty[last].tolist(), strict=True
+        ):
+            book.set_level(level_side, level_price, lots)
+            consumed.pop((level_side, level_price), None)
+
+    @property
+    def quiet(self) -> bool:
+        """Nothing of ours rests here: market data moves only the levels."""
+        return not self.queues.places
 
     def _trade(self, ev: Event, leaves: Callable[[int], int], whole: bool) -> Fills:
         """A trade reaches the resting orders on the side its aggressor took from (both if unknown)."""

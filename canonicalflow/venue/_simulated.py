@@ -16,6 +16,8 @@ from decimal import Decimal
 from enum import IntEnum
 from fractions import Fraction
 
+import numpy as np
+
 from canonicalflow._generated import execution_control_kernel as ec
 from canonicalflow.book import BID
 from canonicalflow.config import CoreConfig
@@ -129,6 +131,23 @@ class SimulatedVenue:
             self._replace(request, ts)
         else:
             self._cancel(request, ts)
+
+    def quiet(self) -> bool:
+        """None of our orders is here or on its way, either way: market data moves only the books."""
+        return (
+            not self._orders
+            and not self._inbox
+            and not self._outbox
+            and all(market.quiet for market in self._markets.values())
+        )
+
+    def fold_levels(
+        self, instrument: int, side: np.ndarray, price: np.ndarray, qty: np.ndarray, flags: np.ndarray
+    ) -> None:
+        """An instrument's level sets in venue-time order, folded at once while `quiet()`."""
+        market = self._markets.get(instrument)
+        if market is not None:
+            market.set_levels(side, price, qty, flags)
 
     def on_market(self, ev: Event) -> None:
         """Apply one market event at the venue's time, then fill whatever it reached."""

@@ -14,20 +14,84 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from typing import Protocol
+
+import numpy as np
+import pyarrow as pa
 
 from canonicalflow.config import CoreConfig
 from canonicalflow.errors import DataError
-from canonicalflow.events import Event
+from canonicalflow.events import EVENT_SCHEMA, Event, EventKind, Flag, events_of
 from canonicalflow.runtime import Decide, RiskCheck, Sequencer
 from canonicalflow.state import Core
 from canonicalflow.venue._config import VenueConfig
 from canonicalflow.venue._simulated import SimulatedVenue, venue_time
 from canonicalflow.venue._tracker import QueueTracker
 
-__all__ = ["Simulation", "simulate"]
+__all__ = ["MarketBatches", "OurLane", "Simulation", "simulate"]
 
 _NEVER = 1 << 127
+_LEVEL_SET = int(EventKind.LEVEL_SET)
+_FOLDABLE = (int(EventKind.LEVEL_SET), int(EventKind.TRADE), int(EventKind.BBO))
+_UNFOLDABLE_FLAGS = int(Flag.BAD_RECEIVE_TS)  # such a row does not move the clock: one by one
+# Rows the lane takes at once: few after we acted (we may act again soon), doubling while we idle.
+_FIRST_CHUNK, _LAST_CHUNK = 256, 65_536
+
+
+class MarketBatches:
+    """A market stream given as canonical Arrow batches: what lets the simulation fold it in bulk."""
+
+    def __init__(self, batches: Iterable[pa.RecordBatch]) -> None:
+        self._batches = iter(batches)
+        self._batch: pa.RecordBatch | None = None
+        self._row = 0
+        self._events: list[Event] = []  # the current batch's rows as events, once one is read so
+
+    def __iter__(self) -> Iterator[Event]:
+        return self
+
+    def __next__(self) -> Event:
+        """The next row as an Event (rows are converted a batch at a time)."""
+        if not self._load():
+            raise StopIteration
+        if not self._events:
+            assert self._batch is not None
+            self._events = events_of(self._batch)
+        ev = self._events[self._row]
+        self._row += 1
+        return ev
+
+    def rest(self, limit: int = 1 << 62) -> pa.RecordBatch | None:
+        """Up to `limit` unread rows of the current batch (the next batch once it is read), None at the end."""
+        if not self._load():
+            return None
+        assert self._batch is not None
+        if self._row == 0 and self._batch.num_rows <= limit:
+            return self._batch
+        return self._batch.slice(self._row, limit)
+
+    def _load(self) -> bool:
+        """A batch with unread rows is current; False at the end of the stream."""
+        while self._batch is None or self._row >= self._batch.num_rows:
+            self._batch = next(self._batches, None)
+            self._row, self._events = 0, []
+            if self._batch is None:
+                return False
+        return True
+
+    def consume(self, rows: int) -> None:
+        self._row += rows
+
+
+class OurLane(Protocol):
+    """Our side of the columnar lane (canonicalflow.backtest._lane): market data folded in batches."""
+
+    def quiet(self) -> bool:
+        """Nothing of ours is pending: no order works, no command waits, no timer is set."""
+
+    def feed_rows(self, batch: pa.RecordBatch) -> int:
+        """Feed rows in stream order; stop after a row that sent a request. How many were fed."""
 
 
 class Simulation:
@@ -46,9 +110,14 @@ class Simulation:
         sequencer: Sequencer,
         venue: SimulatedVenue,
         max_feed_latency_ns: int = 10_000_000_000,
+        lane: OurLane | None = None,
     ) -> None:
         self.sequencer, self.venue = sequencer, venue
-        self._unread = iter(market)
+        self._unread: Iterator[Event] | None = market if isinstance(market, MarketBatches) else iter(market)
+        self._lane = lane if isinstance(market, MarketBatches) else None
+        self._pending = EVENT_SCHEMA.empty_table()  # rows fed to us in the lane, not yet folded at the venue
+        self._pending_times = np.zeros(0, np.int64)
+        self._chunk = _FIRST_CHUNK
         self._latency = max_feed_latency_ns
         self._ours: deque[Event] = deque()  # read, not yet fed to the sequencer
         self._theirs: list[tuple[int, int, Event]] = []  # heap: (venue time, read order, event)
@@ -61,6 +130,14 @@ class Simulation:
         ours, theirs, venue, sequencer = self._ours, self._theirs, self.venue, self.sequencer
         fed = 0
         while True:
+            if self._lane is not None and self._idle():
+                if not ours and self._unread is not None:
+                    fed += self._run_lane(progress, fed)
+                    continue
+                if ours:  # nothing of ours at the venue: no need to look ahead for its sake
+                    sequencer.feed(ours.popleft())
+                    fed += 1
+                    continue
             t_ours = ours[0].ts_receive if ours else _NEVER
             t_report = venue.next_report_ts()
             t_report = _NEVER if t_report is None else t_report
@@ -91,6 +168,121 @@ class Simulation:
                 self._venue_clock = t_work
                 venue.act()
 
+    # ------------------------------------------------------------ the columnar lane
+    def _idle(self) -> bool:
+        """Nothing of ours is at the venue, on its way, queued or due: no fill, report or wake-up can
+        come between market events, and the venue's book is seen by nothing until we act."""
+        assert self._lane is not None
+        return self.venue.quiet() and self._lane.quiet() and self.sequencer.next_due() is None
+
+    def _run_lane(self, progress: Callable[[int], None], fed: int) -> int:
+        """Fold batches until the stream ends or we act; how many market events were fed.
+
+        Our side takes the rows in stream order. The venue, which holds nothing of ours, folds
+        them in venue-time order once no unread row can come before them (the reorder buffer's
+        rule); on leaving the lane, the rows it has not folded yet go back to the buffer.
+        """
+        assert isinstance(self._unread, MarketBatches) and self._lane is not None
+        taken_total = 0
+        while (batch := self._unread.rest(self._chunk)) is not None:
+            at_venue = _venue_times(batch)
+            late = np.flatnonzero(at_venue < self._venue_clock)
+            if len(late):
+                self._too_late(batch.slice(int(late[0]), 1).to_pylist()[0], int(at_venue[late[0]]))
+            taken = self._lane.feed_rows(batch)
+            self._unread.consume(taken)
+            taken_total += taken
+            progress(fed + taken_total)
+            self._read += taken
+            fed_rows = batch.slice(0, taken)
+            if taken:
+                self._received = max(self._received, int(np.max(fed_rows.column("ts_receive").to_numpy())))
+            self._venue_take(fed_rows, at_venue[:taken])
+            if taken < batch.num_rows or not self._idle():
+                self._venue_leave()
+                self._chunk = _FIRST_CHUNK
+                return taken_total
+            self._chunk = min(2 * self._chunk, _LAST_CHUNK)
+        self._venue_fold_before(None)  # the end: nothing unread can come first
+        self._unread = None
+        return taken_total
+
+    def _venue_take(self, rows: pa.RecordBatch, at_venue: np.ndarray) -> None:
+        """Rows we have fed wait for the venue in venue-time order (ties in reading order); those
+        no unread row can precede are folded now."""
+        if rows.num_rows:
+            self._pending = pa.concat_tables([self._pending, pa.Table.from_batches([rows])])
+            times = np.concatenate([self._pending_times, at_venue])
+            if np.any(times[1:] < times[:-1]):  # most streams come in venue-time order already
+                order = np.argsort(times, kind="stable")
+                self._pending, times = self._pending.take(order), times[order]
+            self._pending_times = times
+        self._venue_fold_before(self._received - self._latency)
+
+    def _venue_fold_before(self, watermark: int | None) -> None:
+        """Apply, in venue-time order, every waiting row and buffered event earlier than `watermark`
+        (None: all of them). Buffered events were read before any waiting row: at equal times they go first."""
+        theirs = self._theirs
+        while True:
+            times = self._pending_times
+            ready = len(times) if watermark is None else int(np.searchsorted(times, watermark, side="left"))
+            if not theirs or (watermark is not None and theirs[0][0] >= watermark):
+                self._venue_fold(ready)
+                return
+            at_venue, _, ev = heapq.heappop(theirs)
+            self._venue_fold(int(np.searchsorted(times[:ready], at_venue, side="left")))
+            self._venue_clock = max(self._venue_clock, at_venue)
+            self.venue.on_market(ev)
+
+    def _venue_fold(self, count: int) -> None:
+        """Apply the first `count` waiting rows at the venue: level sets in bulk, the rest one by one."""
+        if count == 0:
+            return
+        rows, times = self._pending.slice(0, count), self._pending_times[:count]
+        self._pending, self._pending_times = self._pending.slice(count), self._pending_times[count:]
+        kind = rows.column("kind").to_numpy()
+        flags = rows.column("flags").to_numpy()
+        foldable = np.isin(kind, _FOLDABLE) & (flags & _UNFOLDABLE_FLAGS == 0)
+        cuts = (np.flatnonzero(foldable[1:] != foldable[:-1]) + 1).tolist()
+        for start, end in zip([0, *cuts], [*cuts, count], strict=True):
+            part = rows.slice(start, end - start)
+            if foldable[start]:
+                self._venue_levels(part)
+            else:
+                for batch in part.combine_chunks().to_batches():
+                    for ev in events_of(batch):
+                        self.venue.on_market(ev)
+        self._venue_clock = max(self._venue_clock, int(times[-1]))
+
+    def _venue_levels(self, rows: pa.Table) -> None:
+        kind = rows.column("kind").to_numpy()
+        levels = kind == _LEVEL_SET
+        if not levels.any():
+            return  # trades and tops of book move nothing on a book where nothing of ours rests
+        instrument, side, price, qty, flags = (
+            rows.column(name).to_numpy()[levels] for name in ("instrument", "side", "price", "qty", "flags")
+        )
+        for key in np.unique(instrument).tolist():
+            mine = instrument == key
+            self.venue.fold_levels(key, side[mine], price[mine], qty[mine], flags[mine])
+
+    def _venue_leave(self) -> None:
+        """Back to one event at a time: the rows the venue has not folded go into the reorder buffer."""
+        if self._pending.num_rows:
+            for batch in self._pending.combine_chunks().to_batches():
+                for ev in events_of(batch):
+                    self._read += 1
+                    heapq.heappush(self._theirs, (venue_time(ev), self._read, ev))
+        self._pending = self._pending.slice(0, 0)
+        self._pending_times = self._pending_times[:0]
+
+    def _too_late(self, row: dict, at_venue: int) -> None:
+        raise DataError(
+            f"market event at position {row['position']} reached us {row['ts_receive'] - at_venue:,} ns after "
+            f"the venue acted on it, later than max_feed_latency_ns={self._latency:,} allows; "
+            "raise the bound"
+        )
+
     def _read_one(self) -> None:
         assert self._unread is not None
         ev = next(self._unread, None)
@@ -99,11 +291,7 @@ class Simulation:
             return
         at_venue = venue_time(ev)
         if at_venue < self._venue_clock:
-            raise DataError(
-                f"market event at position {ev.position} reached us {ev.ts_receive - at_venue:,} ns after "
-                f"the venue acted on it, later than max_feed_latency_ns={self._latency:,} allows; "
-                "raise the bound"
-            )
+            self._too_late(ev._asdict(), at_venue)
         self._read += 1
         self._received = max(self._received, ev.ts_receive)
         self._ours.append(ev)
@@ -138,3 +326,9 @@ def simulate(
     sequencer = Sequencer(core, write, risk, decide, send=venue.send)
     Simulation(market, sequencer, venue, max_feed_latency_ns).run()
     return core, venue
+
+
+def _venue_times(batch: pa.RecordBatch) -> np.ndarray:
+    """`venue_time` of every row: the exchange time, or the receive time where there is none."""
+    exchange = batch.column("ts_exchange").to_numpy()
+    return np.where(exchange > 0, exchange, batch.column("ts_receive").to_numpy())

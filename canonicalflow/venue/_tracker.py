@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import numpy as np
+
 from canonicalflow.config import CoreConfig
 from canonicalflow.events import Event, EventKind
 from canonicalflow.venue._config import VenueConfig
@@ -57,6 +59,18 @@ class QueueTracker:
     def book(self, instrument: int) -> QueuedBook:
         """The instrument's book as we have received it: what a strategy may look at."""
         return self._books[instrument]
+
+    def quiet(self) -> bool:
+        """None of our orders rests, in any book: market data moves only the levels."""
+        return not self._working and all(book.quiet for book in self._books.values())
+
+    def fold_levels(
+        self, instrument: int, side: np.ndarray, price: np.ndarray, qty: np.ndarray, flags: np.ndarray
+    ) -> None:
+        """An instrument's level sets in stream order, folded at once while `quiet()`."""
+        book = self._books.get(instrument)
+        if book is not None:
+            book.set_levels(side, price, qty, flags)
 
     def apply(self, ev: Event) -> None:
         kind = ev.kind

@@ -21,6 +21,7 @@ META = {
     "name": "mm <demo> & co",
     "fingerprint": "f1ng3r",
     "market_events": 5_000,
+    "folded_events": 0,
     "recorded_events": 120,
     "elapsed_s": 0.5,
     "final_position": 2,

@@ -100,7 +100,7 @@ def test_replaying_the_journal_reaches_the_final_digest(maker: BacktestResult) -
     journal = maker.journal
     *_, (core, step) = replay_journal(journal, load_core_config(journal))
     assert step.position == maker.summary["final_position"]
-    assert core.digest.hex() == maker.summary["final_digest"]
+    assert core.current_digest().hex() == maker.summary["final_digest"]
 
 
 def test_rerunning_the_inputs_reproduces_every_decision(maker: BacktestResult) -> None:

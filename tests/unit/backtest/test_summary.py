@@ -19,6 +19,7 @@ META = {
     "name": "mm-demo",
     "fingerprint": "cafe01",
     "market_events": 1_000,
+    "folded_events": 0,
     "recorded_events": 40,
     "elapsed_s": 4.0,
     "final_position": 3,

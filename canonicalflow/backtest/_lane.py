@@ -1,0 +1,183 @@
+"""Our side of the columnar lane: market data folded into State a batch at a time.
+
+While nothing of ours works at the venue or waits to go (no open order, no queued command, no
+timer), a level set, trade or top of book changes nothing but the market domain and the books as
+received. Runs of them are then folded at once: the Core column by column
+(`canonicalflow.state.apply_market_columns`, the same State and digest as one event at a time),
+the books as received level by level, the journal as the batch itself. Everything else in the
+run (snapshot rows, other kinds) goes through the sequencer one event at a time, as does every row
+when the lane is short.
+
+A strategy asked about market events is still asked about every one, in order, with the same
+event. Its view catches up lazily: the first thing it reads brings State to the event being
+decided on (`View.catch_up`), so a strategy that reads nothing costs nothing more, and one that
+reads sees exactly what it would have seen. The first event that returns actions ends the lane:
+State is brought to it, its intents go to risk and execution control, and the simulation goes on
+one event at a time while we have something at the venue.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from canonicalflow.backtest._recorder import Recorder
+from canonicalflow.events import EVENT_SCHEMA, Event, Flag, events_of
+from canonicalflow.runtime import Sequencer
+from canonicalflow.state import COLUMNAR_KINDS, Core, apply_market_columns
+from canonicalflow.strategy import OwnOrders, StrategyDriver, View
+from canonicalflow.strategy._view import _current
+from canonicalflow.venue import QueueTracker
+
+__all__ = ["MarketLane"]
+
+_UNFOLDABLE_FLAGS = int(Flag.BAD_RECEIVE_TS)  # such a row does not move the clock: one by one
+_SHORT = 16  # fewer rows than this are applied one by one: cheaper than array set-up
+_COLUMNS = (
+    "kind",
+    "flags",
+    "ts_receive",
+    "instrument",
+    "side",
+    "price",
+    "qty",
+    "bid_price",
+    "bid_qty",
+    "ask_price",
+    "ask_qty",
+)
+
+
+class MarketLane:
+    """Implements `canonicalflow.venue.OurLane` for a backtest session."""
+
+    def __init__(
+        self,
+        core: Core,
+        sequencer: Sequencer,
+        recorder: Recorder,
+        tracker: QueueTracker,
+        orders: OwnOrders,
+        driver: StrategyDriver,
+        view: View,
+        checkpointing: bool = False,
+    ) -> None:
+        self._checkpointing = checkpointing  # checkpoints fall on positions: one event at a time
+        self._core, self._sequencer, self._recorder = core, sequencer, recorder
+        self._tracker, self._orders, self._driver, self._view = tracker, orders, driver, view
+        self._batch: pa.RecordBatch | None = None
+        self._columns: dict[str, np.ndarray] = {}
+        self._events: list[Event] | None = None
+        self._applied = 0  # rows of the batch in State
+
+    def quiet(self) -> bool:
+        core = self._core
+        return (
+            not self._checkpointing
+            and not self._orders.open
+            and not core.requests
+            and not core.config.timer_ns
+            and self._tracker.quiet()
+        )
+
+    def feed_rows(self, batch: pa.RecordBatch) -> int:
+        base = self._core.position + 1  # rows take the next positions, one each, while we stay here
+        positions = pa.array(np.arange(base, base + batch.num_rows, dtype=np.int64))
+        self._batch = batch.set_column(0, EVENT_SCHEMA.field("position"), positions)
+        self._columns = {name: batch.column(name).to_numpy().astype(np.int64) for name in _COLUMNS}
+        self._columns["position"] = positions.to_numpy()
+        self._events, self._applied = None, 0
+        kind, flags = self._columns["kind"], self._columns["flags"]
+        foldable = np.isin(kind, COLUMNAR_KINDS) & (flags & _UNFOLDABLE_FLAGS == 0)
+        cuts = (np.flatnonzero(foldable[1:] != foldable[:-1]) + 1).tolist()
+        for start, end in zip([0, *cuts], [*cuts, batch.num_rows], strict=True):
+            done = self._run(start, end) if foldable[start] else self._one_by_one(start, end)
+            if done is not None:
+                return done
+        return batch.num_rows
+
+    # ------------------------------------------------------------------ runs
+    def _one_by_one(self, start: int, end: int) -> int | None:
+        """Rows the Core cannot fold in bulk, through the sequencer; stop once anything else is recorded."""
+        events = self._rows()
+        for row in range(start, end):
+            self._sequencer.feed(events[row])
+            self._applied = row + 1
+            if self._core.position != self._columns["position"][row] or not self.quiet():
+                return row + 1  # a decision took positions: the next rows' are no longer known
+        return None
+
+    def _run(self, start: int, end: int) -> int | None:
+        """A run of foldable rows, cut after each row where an equity sample falls due."""
+        if not self._driver.started:  # `on_start` is called on the first market event
+            if (done := self._one_by_one(start, start + 1)) is not None:
+                return done
+            start += 1
+        while start < end:
+            stop = self._sample_cut(start, end)
+            if self._driver.asks_market and (acted := self._decide(start, stop)) is not None:
+                return acted
+            self._apply(self._applied, stop)
+            start = stop
+        return None
+
+    def _sample_cut(self, start: int, end: int) -> int:
+        """The end of the rows before an equity sample, inclusive of the row that makes it due."""
+        ts = self._columns["ts_receive"][start:end]
+        clock = np.maximum.accumulate(np.maximum(ts, self._core.now))
+        due = int(np.searchsorted(clock, self._recorder.next_sample, side="left"))
+        return start + due + 1 if due < end - start else end
+
+    def _decide(self, start: int, stop: int) -> int | None:
+        """Ask the strategy about each row in order; State catches up only when it is read.
+
+        The first row that returns actions ends the lane's run: State is brought to it, and its
+        intents are decided as the sequencer decides them after an event.
+        """
+        self._view.catch_up = self._catch_up
+        try:
+            acting = self._driver.first_acting(self._rows(), start, stop)
+        finally:
+            self._view.catch_up = _current
+        if acting is None:
+            return None
+        row, intents = acting
+        self._apply(self._applied, row + 1)
+        self._sequencer.decide(intents)
+        return row + 1
+
+    def _catch_up(self) -> None:
+        """Bring State to the row being decided on."""
+        self._apply(self._applied, self._driver.deciding_row + 1)
+
+    def _apply(self, start: int, end: int) -> None:
+        """Rows [start, end) into State, the journal and the books as received."""
+        if end <= start:
+            return
+        self._applied = end
+        if end - start < _SHORT:
+            events = self._rows()
+            for row in range(start, end):
+                self._sequencer.fold(events[row])
+            return
+        columns = {name: column[start:end] for name, column in self._columns.items()}
+        digest_before = self._core.digest
+        sealed = apply_market_columns(self._core, columns)
+        levels = columns["kind"] == COLUMNAR_KINDS[0]
+        if levels.any():
+            instrument, side, price, qty, flags = (
+                columns[n][levels] for n in ("instrument", "side", "price", "qty", "flags")
+            )
+            for key in np.unique(instrument).tolist():
+                mine = instrument == key
+                self._tracker.fold_levels(key, side[mine], price[mine], qty[mine], flags[mine])
+        assert self._batch is not None
+        self._recorder.record_market_batch(self._batch.slice(start, end - start), digest_before, sealed)
+        self._recorder.sample_if_due()  # runs end on the row that makes a sample due
+
+    def _rows(self) -> list[Event]:
+        """The batch's rows as events, made once and only when one is needed."""
+        if self._events is None:
+            assert self._batch is not None
+            self._events = events_of(self._batch)
+        return self._events

@@ -1,0 +1,43 @@
+"""Folding a batch of level sets at once: each level ends at the size its last row set."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["last_of_each"]
+
+_SPAN = 1 << 20  # a side and an instrument fit below this many keys apart, when prices are small
+
+
+def last_of_each(*keys: np.ndarray) -> np.ndarray:
+    """Row indices of the last row of each distinct key (the key columns taken together)."""
+    n = len(keys[0])
+    if n == 0:
+        return np.zeros(0, np.int64)
+    packed = _packed(keys)
+    if packed is not None:  # one int64 key: a single sort instead of a sort per column
+        _, first = np.unique(packed[::-1], return_index=True)
+        return n - 1 - first
+    backwards = [key[::-1] for key in keys]
+    order = np.lexsort(backwards[::-1])  # stable, first key first: a key's last row leads its run
+    runs = np.zeros(n, bool)
+    for key in backwards:
+        ordered = key[order]
+        runs[1:] |= ordered[1:] != ordered[:-1]
+    runs[0] = True
+    return n - 1 - order[runs]
+
+
+def _packed(keys: tuple[np.ndarray, ...]) -> np.ndarray | None:
+    """The key columns as one int64 per row, when every column but the last is small and the last
+    leaves room for them (prices in ticks below 2**40 or so); None when they do not fit."""
+    *small, last = (np.asarray(key, np.int64) for key in keys)
+    low, high = int(last.min()), int(last.max())
+    if any(int(k.min()) <= -_SPAN // 2 or int(k.max()) >= _SPAN // 2 for k in small):
+        return None
+    if high - low >= 1 << (62 - 20 * len(small)):
+        return None
+    packed = last - low
+    for key in small:
+        packed = packed * _SPAN + (key + _SPAN // 2)
+    return packed
