@@ -131,18 +131,12 @@ def _ingested(args: argparse.Namespace, dataset: str, ingest: list[str]) -> Path
         return found
     fmt, *rest = ingest
     files = [str(args.data / a) if "/" in a and not a.startswith("--") else a for a in rest]
-    command = [
-        sys.executable,
-        "-m",
-        "canonicalflow.cli",
-        "data",
-        "ingest",
-        fmt,
-        *files,
-        "--store",
-        str(store),
-    ]
-    subprocess.run(command, check=True, capture_output=True)
+    cli = [sys.executable, "-c", "from canonicalflow.cli import main; main()"]
+    done = subprocess.run(
+        [*cli, "data", "ingest", fmt, *files, "--store", str(store)], capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        sys.exit(f"ingesting {dataset} from {args.data} failed: {done.stderr.strip() or done.stdout.strip()}")
     found = _dataset_file(store, dataset)
     assert found is not None, f"ingesting {dataset} wrote no dataset"
     return found

@@ -37,6 +37,9 @@ _FOLDABLE = (int(EventKind.LEVEL_SET), int(EventKind.TRADE), int(EventKind.BBO))
 _UNFOLDABLE_FLAGS = int(Flag.BAD_RECEIVE_TS)  # such a row does not move the clock: one by one
 # Rows the lane takes at once: few after we acted (we may act again soon), doubling while we idle.
 _FIRST_CHUNK, _LAST_CHUNK = 256, 65_536
+# A lane left after fewer rows than this is not entered again for the next `_REST_EVENTS` events:
+# setting it up costs more than a few rows save.
+_SHORT_STAY, _REST_EVENTS = 16, 1_024
 
 
 class MarketBatches:
@@ -102,6 +105,11 @@ class Simulation:
     event reaches us at most `max_feed_latency_ns` after the venue acted on it, so the buffer
     holds that much of the stream, never all of it. An event later than that is an error naming
     it, never a silently reordered fill.
+
+    Given `MarketBatches` and our side of the lane, while nothing of ours is at the venue, on its
+    way, queued or due, the venue's book is seen by nothing until we act. Then our events are fed
+    without looking ahead, and whole batches go through the columnar lane: our side folds them in
+    stream order, the venue in venue-time order as the reorder buffer would (ADR 0010).
     """
 
     def __init__(
@@ -118,6 +126,7 @@ class Simulation:
         self._pending = EVENT_SCHEMA.empty_table()  # rows fed to us in the lane, not yet folded at the venue
         self._pending_times = np.zeros(0, np.int64)
         self._chunk = _FIRST_CHUNK
+        self._rest = 0  # events to feed one by one before the lane may open again
         self._latency = max_feed_latency_ns
         self._ours: deque[Event] = deque()  # read, not yet fed to the sequencer
         self._theirs: list[tuple[int, int, Event]] = []  # heap: (venue time, read order, event)
@@ -131,12 +140,13 @@ class Simulation:
         fed = 0
         while True:
             if self._lane is not None and self._idle():
-                if not ours and self._unread is not None:
+                if not ours and self._unread is not None and not self._rest:
                     fed += self._run_lane(progress, fed)
                     continue
                 if ours:  # nothing of ours at the venue: no need to look ahead for its sake
                     sequencer.feed(ours.popleft())
                     fed += 1
+                    self._rest = max(0, self._rest - 1)
                     continue
             t_ours = ours[0].ts_receive if ours else _NEVER
             t_report = venue.next_report_ts()
@@ -157,6 +167,7 @@ class Simulation:
             elif t_ours == earliest:
                 sequencer.feed(ours.popleft())
                 fed += 1
+                self._rest = max(0, self._rest - 1)
                 if fed % 65_536 == 0:
                     progress(fed)
             elif t_report == earliest:
@@ -201,6 +212,8 @@ class Simulation:
             if taken < batch.num_rows or not self._idle():
                 self._venue_leave()
                 self._chunk = _FIRST_CHUNK
+                if taken < _SHORT_STAY:  # we act at almost every event: one by one for a while
+                    self._rest = _REST_EVENTS
                 return taken_total
             self._chunk = min(2 * self._chunk, _LAST_CHUNK)
         self._venue_fold_before(None)  # the end: nothing unread can come first
