@@ -22,15 +22,15 @@ import numpy as np
 import pyarrow as pa
 
 from canonicalflow.backtest._recorder import Recorder
-from canonicalflow.events import EVENT_SCHEMA, Event, Flag, events_of
+from canonicalflow.events import EVENT_SCHEMA, Event, EventKind, Flag, events_of
 from canonicalflow.runtime import Sequencer
 from canonicalflow.state import COLUMNAR_KINDS, Core, apply_market_columns
 from canonicalflow.strategy import OwnOrders, StrategyDriver, View
-from canonicalflow.strategy._view import _current
 from canonicalflow.venue import QueueTracker
 
 __all__ = ["MarketLane"]
 
+_LEVEL_SET = int(EventKind.LEVEL_SET)
 _UNFOLDABLE_FLAGS = int(Flag.BAD_RECEIVE_TS)  # such a row does not move the clock: one by one
 _SHORT = 16  # fewer rows than this are applied one by one: cheaper than array set-up
 _COLUMNS = (
@@ -134,11 +134,12 @@ class MarketLane:
         The first row that returns actions ends the lane's run: State is brought to it, and its
         intents are decided as the sequencer decides them after an event.
         """
-        self._view.catch_up = self._catch_up
+        view = self._view
+        settled, view.catch_up = view.catch_up, self._catch_up
         try:
             acting = self._driver.first_acting(self._rows(), start, stop)
         finally:
-            self._view.catch_up = _current
+            view.catch_up = settled
         if acting is None:
             return None
         row, intents = acting
@@ -163,7 +164,7 @@ class MarketLane:
         columns = {name: column[start:end] for name, column in self._columns.items()}
         digest_before = self._core.digest
         sealed = apply_market_columns(self._core, columns)
-        levels = columns["kind"] == COLUMNAR_KINDS[0]
+        levels = columns["kind"] == _LEVEL_SET
         if levels.any():
             instrument, side, price, qty, flags = (
                 columns[n][levels] for n in ("instrument", "side", "price", "qty", "flags")
