@@ -11,6 +11,7 @@ import contextlib
 import fcntl
 import os
 import warnings
+from collections.abc import Sequence
 from enum import Enum
 from pathlib import Path
 from types import TracebackType
@@ -104,24 +105,28 @@ class JournalWriter:
         Raises InvalidEvent, writing nothing, unless the batch is canonical and its first position
         follows the journal's last one. An empty batch writes nothing and returns the last position.
         """
+        return self.append_all([batch])
+
+    def append_all(self, batches: Sequence[pa.RecordBatch]) -> int:
+        """Write each batch as a frame of its own and acknowledge them together: one flush, and one
+        fsync under the policy, for all of them. Returns the last position.
+
+        Every batch is checked before anything is written, so a bad one writes nothing at all.
+        """
         if self._broken:
             raise CanonicalFlowError(f"{self.path}: an earlier append failed; reopen the journal to recover")
-        check_batch(batch, after_position=self._last)
-        if batch.num_rows == 0:
+        after = self._last
+        for batch in batches:
+            check_batch(batch, after_position=after)
+            if batch.num_rows:
+                after = batch.column("position")[-1].as_py()
+        frames = [batch for batch in batches if batch.num_rows]
+        if not frames:
             return self._last
-        positions = batch.column("position")
-        first, last = positions[0].as_py(), positions[-1].as_py()
-        payload = encode_payload(batch)
-        header = encode_frame_header(first, last, batch.num_rows, payload)
-        frame_bytes = len(header) + payload.size
         try:
-            if self._file is None or (
-                self._segment_has_frames and self._size + frame_bytes > self._segment_bytes
-            ):
-                self._start_segment()
+            for batch in frames:
+                self._write_frame(batch)
             assert self._file is not None
-            self._file.write(header)
-            self._file.write(payload)
             self._file.flush()
             self._unsynced += 1
             if self.fsync is not FsyncPolicy.NEVER and self._unsynced >= self._fsync_every:
@@ -130,10 +135,23 @@ class JournalWriter:
         except BaseException:
             self._broken = True  # a partial frame may be on disk: reopening truncates it
             raise
+        self._last = after
+        return after
+
+    def _write_frame(self, batch: pa.RecordBatch) -> None:
+        positions = batch.column("position")
+        payload = encode_payload(batch)
+        header = encode_frame_header(positions[0].as_py(), positions[-1].as_py(), batch.num_rows, payload)
+        frame_bytes = len(header) + payload.size
+        if self._file is None or (
+            self._segment_has_frames and self._size + frame_bytes > self._segment_bytes
+        ):
+            self._start_segment()
+        assert self._file is not None
+        self._file.write(header)
+        self._file.write(payload)
         self._size += frame_bytes
         self._segment_has_frames = True
-        self._last = last
-        return last
 
     def close(self) -> None:
         """Flush, fsync what the policy still owes, and release the journal. Idempotent."""

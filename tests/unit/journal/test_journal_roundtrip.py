@@ -156,3 +156,15 @@ def test_the_concept_page_example_runs(tmp_path: Path, monkeypatch: pytest.Monke
         warnings.simplefilter("error")
         for block in blocks:
             exec(compile(block, str(JOURNAL_DOC), "exec"), {})
+
+
+def test_append_all_acknowledges_several_frames_at_once_and_checks_them_all_first(
+    tmp_path: Path, trades: Batches
+) -> None:
+    with JournalWriter(tmp_path / "j") as writer:
+        assert writer.append_all([trades(0, 5), trades(5, 3), trades(8, 0)]) == 7
+        with pytest.raises(InvalidEvent):
+            writer.append_all([trades(8, 2), trades(9, 2)])  # the second overlaps the first
+        assert writer.last_position == 7
+        assert writer.append_all([trades(8, 2)]) == 9
+    assert list(JournalReader(tmp_path / "j").events()) == [trade(p) for p in range(10)]
