@@ -1,4 +1,4 @@
-"""The Core: State as a fold of the event stream and the Configuration, digested at every position."""
+"""The Core: State as a fold of the event stream and the Configuration, with a chained digest of every change."""
 
 from canonicalflow.state._columnar import COLUMNAR_KINDS, apply_market_columns
 from canonicalflow.state._core import (
