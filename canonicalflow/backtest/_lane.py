@@ -22,16 +22,15 @@ import numpy as np
 import pyarrow as pa
 
 from canonicalflow.backtest._recorder import Recorder
-from canonicalflow.events import EVENT_SCHEMA, Event, EventKind, Flag, events_of
+from canonicalflow.book import levels_by_instrument
+from canonicalflow.events import EVENT_SCHEMA, Event, events_of
 from canonicalflow.runtime import Sequencer
-from canonicalflow.state import COLUMNAR_KINDS, Core, apply_market_columns
+from canonicalflow.state import Core, apply_market_columns, foldable_runs
 from canonicalflow.strategy import OwnOrders, StrategyDriver, View
 from canonicalflow.venue import QueueTracker
 
 __all__ = ["MarketLane"]
 
-_LEVEL_SET = int(EventKind.LEVEL_SET)
-_UNFOLDABLE_FLAGS = int(Flag.BAD_RECEIVE_TS)  # such a row does not move the clock: one by one
 _SHORT = 16  # fewer rows than this are applied one by one: cheaper than array set-up
 _COLUMNS = (
     "kind",
@@ -87,11 +86,8 @@ class MarketLane:
         self._columns = {name: batch.column(name).to_numpy().astype(np.int64) for name in _COLUMNS}
         self._columns["position"] = positions.to_numpy()
         self._events, self._applied = None, 0
-        kind, flags = self._columns["kind"], self._columns["flags"]
-        foldable = np.isin(kind, COLUMNAR_KINDS) & (flags & _UNFOLDABLE_FLAGS == 0)
-        cuts = (np.flatnonzero(foldable[1:] != foldable[:-1]) + 1).tolist()
-        for start, end in zip([0, *cuts], [*cuts, batch.num_rows], strict=True):
-            done = self._run(start, end) if foldable[start] else self._one_by_one(start, end)
+        for start, end, foldable in foldable_runs(self._columns["kind"], self._columns["flags"]):
+            done = self._run(start, end) if foldable else self._one_by_one(start, end)
             if done is not None:
                 return done
         return batch.num_rows
@@ -164,14 +160,8 @@ class MarketLane:
         columns = {name: column[start:end] for name, column in self._columns.items()}
         digest_before = self._core.digest
         sealed = apply_market_columns(self._core, columns)
-        levels = columns["kind"] == _LEVEL_SET
-        if levels.any():
-            instrument, side, price, qty, flags = (
-                columns[n][levels] for n in ("instrument", "side", "price", "qty", "flags")
-            )
-            for key in np.unique(instrument).tolist():
-                mine = instrument == key
-                self._tracker.fold_levels(key, side[mine], price[mine], qty[mine], flags[mine])
+        for levels in levels_by_instrument(columns):
+            self._tracker.fold_levels(*levels)
         assert self._batch is not None
         self._recorder.record_market_batch(self._batch.slice(start, end - start), digest_before, sealed)
         self._recorder.sample_if_due()  # runs end on the row that makes a sample due

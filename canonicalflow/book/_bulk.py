@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+
 import numpy as np
 
-__all__ = ["last_of_each"]
+from canonicalflow.events import EventKind
 
+__all__ = ["last_of_each", "levels_by_instrument"]
+
+_LEVEL_SET = int(EventKind.LEVEL_SET)
 _SPAN = 1 << 20  # a side and an instrument fit below this many keys apart, when prices are small
 
 
@@ -41,3 +46,19 @@ def _packed(keys: tuple[np.ndarray, ...]) -> np.ndarray | None:
     for key in small:
         packed = packed * _SPAN + (key + _SPAN // 2)
     return packed
+
+
+def levels_by_instrument(
+    columns: Mapping[str, np.ndarray],
+) -> Iterator[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """A batch's level sets per instrument, in stream order: (instrument, side, price, qty, flags),
+    what a book folds. Other rows move no level."""
+    levels = columns["kind"] == _LEVEL_SET
+    if not levels.any():
+        return
+    instrument, side, price, qty, flags = (
+        columns[name][levels] for name in ("instrument", "side", "price", "qty", "flags")
+    )
+    for key in np.unique(instrument).tolist():
+        mine = instrument == key
+        yield key, side[mine], price[mine], qty[mine], flags[mine]

@@ -1,6 +1,6 @@
 """The Core: State as a fold of the event stream and the Configuration, with a chained digest of every change."""
 
-from canonicalflow.state._columnar import COLUMNAR_KINDS, apply_market_columns
+from canonicalflow.state._columnar import COLUMNAR_KINDS, apply_market_columns, foldable_runs
 from canonicalflow.state._core import (
     FINAL_ORDER_STATES,
     RATE_LIMIT_WAKEUP,
@@ -29,5 +29,6 @@ __all__ = [
     "StepResult",
     "apply_market_columns",
     "chain",
+    "foldable_runs",
     "replay",
 ]

@@ -15,15 +15,27 @@ import numpy as np
 
 from canonicalflow.book import last_of_each
 from canonicalflow.errors import InvariantViolation
-from canonicalflow.events import EventKind
+from canonicalflow.events import EventKind, Flag
 from canonicalflow.state._core import Core, Quote
 from canonicalflow.state._digest import MARKET_RECORD, RECORD_TAG, link
 
-__all__ = ["COLUMNAR_KINDS", "apply_market_columns"]
+__all__ = ["COLUMNAR_KINDS", "apply_market_columns", "foldable_runs"]
 
 _LEVEL_SET, _TRADE, _BBO = int(EventKind.LEVEL_SET), int(EventKind.TRADE), int(EventKind.BBO)
 COLUMNAR_KINDS = (_LEVEL_SET, _TRADE, _BBO)
+_BAD_RECEIVE_TS = int(Flag.BAD_RECEIVE_TS)
 _WORDS = MARKET_RECORD.size // 8
+
+
+def foldable_runs(kind: np.ndarray, flags: np.ndarray) -> list[tuple[int, int, bool]]:
+    """The rows cut into runs (start, end, foldable): foldable rows are the ones
+    `apply_market_columns` takes, level sets, trades and tops of book whose receive time is not
+    known to be bad (such a row leaves the clock where it is: one event at a time)."""
+    foldable = np.isin(kind, COLUMNAR_KINDS) & (flags & _BAD_RECEIVE_TS == 0)
+    cuts = (np.flatnonzero(foldable[1:] != foldable[:-1]) + 1).tolist()
+    return [
+        (start, end, bool(foldable[start])) for start, end in zip([0, *cuts], [*cuts, len(kind)], strict=True)
+    ]
 
 
 def apply_market_columns(core: Core, columns: dict[str, np.ndarray]) -> list[tuple[int, bytes]]:

@@ -20,11 +20,12 @@ from typing import Protocol
 import numpy as np
 import pyarrow as pa
 
+from canonicalflow.book import levels_by_instrument
 from canonicalflow.config import CoreConfig
 from canonicalflow.errors import DataError
-from canonicalflow.events import EVENT_SCHEMA, Event, EventKind, Flag, events_of
+from canonicalflow.events import EVENT_SCHEMA, Event, events_of
 from canonicalflow.runtime import Decide, RiskCheck, Sequencer
-from canonicalflow.state import Core
+from canonicalflow.state import Core, foldable_runs
 from canonicalflow.venue._config import VenueConfig
 from canonicalflow.venue._simulated import SimulatedVenue, venue_time
 from canonicalflow.venue._tracker import QueueTracker
@@ -32,9 +33,7 @@ from canonicalflow.venue._tracker import QueueTracker
 __all__ = ["MarketBatches", "OurLane", "Simulation", "simulate"]
 
 _NEVER = 1 << 127
-_LEVEL_SET = int(EventKind.LEVEL_SET)
-_FOLDABLE = (int(EventKind.LEVEL_SET), int(EventKind.TRADE), int(EventKind.BBO))
-_UNFOLDABLE_FLAGS = int(Flag.BAD_RECEIVE_TS)  # such a row does not move the clock: one by one
+_LEVEL_COLUMNS = ("kind", "instrument", "side", "price", "qty", "flags")
 # Rows the lane takes at once: few after we acted (we may act again soon), doubling while we idle.
 _FIRST_CHUNK, _LAST_CHUNK = 256, 65_536
 # A lane left after fewer rows than this is not entered again for the next `_REST_EVENTS` events:
@@ -253,13 +252,11 @@ class Simulation:
             return
         rows, times = self._pending.slice(0, count), self._pending_times[:count]
         self._pending, self._pending_times = self._pending.slice(count), self._pending_times[count:]
-        kind = rows.column("kind").to_numpy()
-        flags = rows.column("flags").to_numpy()
-        foldable = np.isin(kind, _FOLDABLE) & (flags & _UNFOLDABLE_FLAGS == 0)
-        cuts = (np.flatnonzero(foldable[1:] != foldable[:-1]) + 1).tolist()
-        for start, end in zip([0, *cuts], [*cuts, count], strict=True):
+        for start, end, foldable in foldable_runs(
+            rows.column("kind").to_numpy(), rows.column("flags").to_numpy()
+        ):
             part = rows.slice(start, end - start)
-            if foldable[start]:
+            if foldable:
                 self._venue_levels(part)
             else:
                 for batch in part.combine_chunks().to_batches():
@@ -268,16 +265,10 @@ class Simulation:
         self._venue_clock = max(self._venue_clock, int(times[-1]))
 
     def _venue_levels(self, rows: pa.Table) -> None:
-        kind = rows.column("kind").to_numpy()
-        levels = kind == _LEVEL_SET
-        if not levels.any():
-            return  # trades and tops of book move nothing on a book where nothing of ours rests
-        instrument, side, price, qty, flags = (
-            rows.column(name).to_numpy()[levels] for name in ("instrument", "side", "price", "qty", "flags")
-        )
-        for key in np.unique(instrument).tolist():
-            mine = instrument == key
-            self.venue.fold_levels(key, side[mine], price[mine], qty[mine], flags[mine])
+        """Level sets in bulk; trades and tops of book move nothing on a book where nothing of ours rests."""
+        columns = {name: rows.column(name).to_numpy() for name in _LEVEL_COLUMNS}
+        for levels in levels_by_instrument(columns):
+            self.venue.fold_levels(*levels)
 
     def _venue_leave(self) -> None:
         """Back to one event at a time: the rows the venue has not folded go into the reorder buffer."""
