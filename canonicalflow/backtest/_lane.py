@@ -9,9 +9,10 @@ run (snapshot rows, other kinds) goes through the sequencer one event at a time,
 when the lane is short.
 
 A strategy asked about market events is still asked about every one, in order, with the same
-event. Its view catches up lazily: the first thing it reads brings State to the event being
-decided on (`View.catch_up`), so a strategy that reads nothing costs nothing more, and one that
-reads sees exactly what it would have seen. The first event that returns actions ends the lane:
+values: each row read in place (`canonicalflow.events.EventRow`), not built into an Event. Its
+view catches up lazily: the first thing it reads brings State to the event being decided on
+(`View.catch_up`), so a strategy that reads nothing costs nothing more, and one that reads sees
+exactly what it would have seen. The first event that returns actions ends the lane:
 State is brought to it, its intents go to risk and execution control, and the simulation goes on
 one event at a time while we have something at the venue.
 """
@@ -23,7 +24,7 @@ import pyarrow as pa
 
 from canonicalflow.backtest._recorder import Recorder
 from canonicalflow.book import levels_by_instrument
-from canonicalflow.events import EVENT_SCHEMA, Event, events_of
+from canonicalflow.events import EVENT_SCHEMA, Event, EventRows, events_of
 from canonicalflow.runtime import Sequencer
 from canonicalflow.state import Core, apply_market_columns, foldable_runs
 from canonicalflow.strategy import OwnOrders, StrategyDriver, View
@@ -67,6 +68,7 @@ class MarketLane:
         self._batch: pa.RecordBatch | None = None
         self._columns: dict[str, np.ndarray] = {}
         self._events: list[Event] | None = None
+        self._event_rows: EventRows | None = None
         self._applied = 0  # rows of the batch in State
 
     def quiet(self) -> bool:
@@ -83,9 +85,12 @@ class MarketLane:
         base = self._core.position + 1  # rows take the next positions, one each, while we stay here
         positions = pa.array(np.arange(base, base + batch.num_rows, dtype=np.int64))
         self._batch = batch.set_column(0, EVENT_SCHEMA.field("position"), positions)
-        self._columns = {name: batch.column(name).to_numpy().astype(np.int64) for name in _COLUMNS}
+        self._columns = {
+            name: batch.column(name).to_numpy().astype(np.int64, copy=False) for name in _COLUMNS
+        }
         self._columns["position"] = positions.to_numpy()
         self._events, self._applied = None, 0
+        self._event_rows = EventRows(self._batch)
         for start, end, foldable in foldable_runs(self._columns["kind"], self._columns["flags"]):
             done = self._run(start, end) if foldable else self._one_by_one(start, end)
             if done is not None:
@@ -133,7 +138,8 @@ class MarketLane:
         view = self._view
         settled, view.catch_up = view.catch_up, self._catch_up
         try:
-            acting = self._driver.first_acting(self._rows(), start, stop)
+            assert self._event_rows is not None
+            acting = self._driver.first_acting(self._event_rows, start, stop)
         finally:
             view.catch_up = settled
         if acting is None:
@@ -167,7 +173,7 @@ class MarketLane:
         self._recorder.sample_if_due()  # runs end on the row that makes a sample due
 
     def _rows(self) -> list[Event]:
-        """The batch's rows as events, made once and only when one is needed."""
+        """The batch's rows as Event tuples, for the sequencer: made once and only when one is needed."""
         if self._events is None:
             assert self._batch is not None
             self._events = events_of(self._batch)

@@ -11,6 +11,7 @@ from canonicalflow.events import EventKind
 __all__ = ["last_of_each", "levels_by_instrument"]
 
 _LEVEL_SET = int(EventKind.LEVEL_SET)
+_DENSE_SPAN = 4  # a dense key may span this many times the rows: a table of -1s costs less than a sort
 _SPAN = 1 << 20  # a side and an instrument fit below this many keys apart, when prices are small
 
 
@@ -19,6 +20,11 @@ def last_of_each(*keys: np.ndarray) -> np.ndarray:
     n = len(keys[0])
     if n == 0:
         return np.zeros(0, np.int64)
+    dense = _dense(keys, n)
+    if dense is not None:  # keys packed into a small range: no sort at all
+        last = np.full(int(dense.max()) + 1, -1, np.int64)
+        np.maximum.at(last, dense, np.arange(n))
+        return last[last >= 0]
     packed = _packed(keys)
     if packed is not None:  # one int64 key: a single sort instead of a sort per column
         _, first = np.unique(packed[::-1], return_index=True)
@@ -31,6 +37,22 @@ def last_of_each(*keys: np.ndarray) -> np.ndarray:
         runs[1:] |= ordered[1:] != ordered[:-1]
     runs[0] = True
     return n - 1 - order[runs]
+
+
+def _dense(keys: tuple[np.ndarray, ...], n: int) -> np.ndarray | None:
+    """The key columns as one int64 per row in [0, span), ordered as `_packed` orders them, when
+    the span is within a few times the row count (a batch's levels lie near the touch); else None."""
+    *small, last = (np.asarray(key, np.int64) for key in keys)
+    packed = last - int(last.min())
+    span = int(packed.max()) + 1
+    for key in small:
+        low = int(key.min())
+        width = int(key.max()) - low + 1
+        span *= width
+        if span > _DENSE_SPAN * max(n, 1024):
+            return None
+        packed = packed * width + (key - low)
+    return packed if span <= _DENSE_SPAN * max(n, 1024) else None
 
 
 def _packed(keys: tuple[np.ndarray, ...]) -> np.ndarray | None:

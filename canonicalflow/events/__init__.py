@@ -13,6 +13,7 @@ from canonicalflow.events._kinds import (
     category_of,
 )
 from canonicalflow.events._record import FIELD_DOCS, Event
+from canonicalflow.events._row import EventLike, EventRow, EventRows
 
 __all__ = [
     "COMMON_FIELDS",
@@ -22,6 +23,9 @@ __all__ = [
     "Category",
     "Event",
     "EventKind",
+    "EventLike",
+    "EventRow",
+    "EventRows",
     "Flag",
     "OrderType",
     "TimeInForce",

@@ -3,7 +3,7 @@
 Each position's changes are encoded as one record; a link of the chain hashes the records of a
 block of positions (`CoreConfig.digest_block`; 1: every position is a link):
 
-    digest(block k) = BLAKE2b-128(digest(block k-1) || record(first position) || ... || record(last))
+    digest(block k) = BLAKE3-128(digest(block k-1) || record(first position) || ... || record(last))
 
 so two runs agree at the end of block k only if they agree on every change up to it. A record is
 `repr((position, (now, *changes)))`, whose text is the same in every process, except for the
@@ -15,7 +15,8 @@ encoded column by column (`canonicalflow.state._columnar`) into the very same by
 from __future__ import annotations
 
 import struct
-from hashlib import blake2b
+
+from blake3 import blake3
 
 __all__ = ["GENESIS", "MARKET_RECORD", "RECORD_TAG", "chain", "link", "market_record"]
 
@@ -32,7 +33,9 @@ def market_record(position: int, now: int, kind: int, instrument: int, values: t
 
 def link(previous: bytes, records: bytes) -> bytes:
     """The next digest of the chain: the previous one and a block's records."""
-    return blake2b(previous + records, digest_size=16).digest()
+    hasher = blake3(previous)
+    hasher.update(records)
+    return hasher.digest(16)
 
 
 def chain(previous: bytes, position: int, changes: tuple) -> bytes:

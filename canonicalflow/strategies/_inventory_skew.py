@@ -12,7 +12,7 @@ import math
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from canonicalflow.events import Event, TimeInForce
+from canonicalflow.events import Event, EventLike, TimeInForce
 from canonicalflow.strategy import BUY, SELL, Action, Cancel, New, Replace, Strategy, View
 
 __all__ = ["InventorySkewMaker"]
@@ -30,7 +30,7 @@ class InventorySkewParams(BaseModel):
 class InventorySkewMaker(Strategy):
     Params = InventorySkewParams
 
-    def on_book(self, view: View, ev: Event) -> list[Action]:
+    def on_book(self, view: View, ev: EventLike) -> list[Action]:
         return self.quote(view)
 
     def on_execution(self, view: View, ev: Event) -> list[Action]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from canonicalflow.events import Event, TimeInForce
+from canonicalflow.events import Event, EventLike, TimeInForce
 from canonicalflow.strategy import BUY, SELL, Action, Cancel, New, OwnOrder, Strategy, View
 
 __all__ = ["QueueAwareJoiner"]
@@ -31,7 +31,7 @@ class QueueJoinerParams(BaseModel):
 class QueueAwareJoiner(Strategy):
     Params = QueueJoinerParams
 
-    def on_book(self, view: View, ev: Event) -> list[Action]:
+    def on_book(self, view: View, ev: EventLike) -> list[Action]:
         return self.manage(view)
 
     def on_execution(self, view: View, ev: Event) -> list[Action]:

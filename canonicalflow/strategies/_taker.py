@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from canonicalflow.events import Event, OrderType, TimeInForce
+from canonicalflow.events import EventLike, OrderType, TimeInForce
 from canonicalflow.strategy import BUY, SELL, Action, New, Strategy, View
 
 __all__ = ["ImbalanceTaker"]
@@ -31,7 +31,7 @@ class ImbalanceTaker(Strategy):
         super().__init__(**params)
         self._last_take: dict[int, int] = {}  # instrument -> when it last took
 
-    def on_book(self, view: View, ev: Event) -> list[Action]:
+    def on_book(self, view: View, ev: EventLike) -> list[Action]:
         p, instrument = self.params, ev.instrument
         book = view.book(instrument)
         bid_qty, ask_qty = book.bid_qty(), book.ask_qty()

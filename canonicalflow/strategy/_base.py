@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from canonicalflow.events import Event
+from canonicalflow.events import Event, EventLike
 from canonicalflow.strategy._intents import Action
 from canonicalflow.strategy._view import View
 
@@ -57,11 +57,11 @@ class Strategy:
         """Once, on the first event of the run."""
         return None
 
-    def on_book(self, view: View, ev: Event) -> Iterable[Action] | None:
+    def on_book(self, view: View, ev: EventLike) -> Iterable[Action] | None:
         """A market event changed a book (a level, an order, a snapshot)."""
         return None
 
-    def on_trade(self, view: View, ev: Event) -> Iterable[Action] | None:
+    def on_trade(self, view: View, ev: EventLike) -> Iterable[Action] | None:
         """A trade printed on the venue (ours or anyone's)."""
         return None
 
@@ -73,6 +73,6 @@ class Strategy:
         """The timer (`cadence.timer_ms`) fired at event time `ts`."""
         return None
 
-    def wants(self, view: View, ev: Event) -> bool:
+    def wants(self, view: View, ev: EventLike) -> bool:
         """A state predicate: return False to skip this decision (State has been updated anyway)."""
         return True

@@ -9,10 +9,10 @@ from the market: a buy down, a sell up. A REPLACE keeps the side, type and time 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 
 from canonicalflow._generated import execution_control_kernel as ec
-from canonicalflow.events import Event, EventKind, Flag
+from canonicalflow.events import Event, EventKind, EventLike, EventRows, Flag
 from canonicalflow.runtime import Intent
 from canonicalflow.state import TIMER_WAKEUP, Core, StepResult
 from canonicalflow.strategy._base import Cadence, Strategy
@@ -67,27 +67,27 @@ class StrategyDriver:
         """The strategy is asked about book or trade events at all."""
         return self._book_on or self._trade_on
 
-    def first_acting(self, events: Sequence[Event], start: int, stop: int) -> tuple[int, list[Intent]] | None:
-        """Ask about the market events `events[start:stop]` in order, as `__call__` would one at a
+    def first_acting(self, rows: EventRows, start: int, stop: int) -> tuple[int, list[Intent]] | None:
+        """Ask about the market events `rows[start:stop]` in order, as `__call__` would one at a
         time once started; the first row whose hook returns actions, with its intents, or None.
 
-        For a runtime that folds market data in batches: `deciding_row` names the row being
-        decided while its hook runs, so the view can bring State to it on the first read.
+        For a runtime that folds market data in batches: hooks get each row read in place (an
+        `EventRow`), and `deciding_row` names the row being decided while its hook runs, so the
+        view can bring State to it on the first read.
         """
         simple = self._every == 1 and not self.cadence.packet_end and self._wants_all
         if not simple:
             for row in range(start, stop):
                 self.deciding_row = row
-                actions = self._market(events[row])
+                actions = self._market(rows[row])
                 if actions and (intents := [self._intent(action) for action in actions]):
                     return row, intents
             return None
-        on_book, on_trade, view = self.strategy.on_book, self.strategy.on_trade, self.view
+        on_book, on_trade, view, kinds = self.strategy.on_book, self.strategy.on_trade, self.view, rows.kinds
         book_on, trade_on, asked = self._book_on, self._trade_on, 0
         try:
             for row in range(start, stop):
-                ev = events[row]
-                if ev.kind == _TRADE:
+                if kinds[row] == _TRADE:
                     if not trade_on:
                         continue
                     hook = on_trade
@@ -97,7 +97,7 @@ class StrategyDriver:
                     continue
                 self.deciding_row = row
                 asked += 1
-                actions = hook(view, ev)
+                actions = hook(view, rows[row])
                 if actions and (intents := [self._intent(action) for action in actions]):
                     return row, intents
             return None
@@ -105,7 +105,7 @@ class StrategyDriver:
             self._market_events += asked
             self.decisions += asked
 
-    def _market(self, ev: Event) -> Iterable[Action] | None:
+    def _market(self, ev: EventLike) -> Iterable[Action] | None:
         """The book or trade hook's answer, or None when the cadence skips the event."""
         strategy = self.strategy
         if ev.kind == _K.TRADE:

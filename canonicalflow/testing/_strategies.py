@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from canonicalflow.events import Event, TimeInForce
+from canonicalflow.events import EventLike, TimeInForce
 from canonicalflow.strategy import BUY, SELL, Action, Cancel, New, Strategy, View
 
 __all__ = ["NoOp", "Observer", "Scripted", "TouchMaker"]
@@ -35,10 +35,10 @@ class Scripted(Strategy):
 class NoOp(Strategy):
     """Asked about every book and trade event; does nothing."""
 
-    def on_book(self, view: View, ev: Event) -> None:
+    def on_book(self, view: View, ev: EventLike) -> None:
         return None
 
-    def on_trade(self, view: View, ev: Event) -> None:
+    def on_trade(self, view: View, ev: EventLike) -> None:
         return None
 
 
@@ -46,7 +46,7 @@ class TouchMaker(Strategy):
     """One lot post-only at the best bid and one at the best ask; an order the best has left is
     cancelled, and a new one placed at the next event once the cancel is confirmed."""
 
-    def on_book(self, view: View, ev: Event) -> list[Action]:
+    def on_book(self, view: View, ev: EventLike) -> list[Action]:
         book = view.book()
         actions: list[Action] = []
         working = view.orders()
@@ -83,7 +83,7 @@ class Observer(Strategy):
         self._log = Observer.seen.setdefault(self.params.name, [])
         self._decisions = 0
 
-    def on_book(self, view: View, ev: Event) -> list[Action]:
+    def on_book(self, view: View, ev: EventLike) -> list[Action]:
         book, orders = view.book(), view.orders()
         self._log.append(
             (
