@@ -3,6 +3,11 @@
 Each process writes its digests to a file, 24 bytes a position, so memory stays flat whatever the
 journal's length; the files are compared position by position. At the first divergence each
 process is asked again for the State it reached there.
+
+A backtest links its digest chain a block of positions at a time (`run.digest_block`), so the
+first differing digest it reports can be up to a block after the first differing step. Its two
+journals are then replayed once more up to there, one link per position, which names the very
+position where the two runs parted.
 """
 
 from __future__ import annotations
@@ -21,9 +26,13 @@ _WORKER = """
 import sys
 from pathlib import Path
 from canonicalflow.runtime._replay import describe, load_config, replay_journal
-journal, config, out, describe_at = Path(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
-steps = replay_journal(journal, load_config(journal, Path(config) if config else None), describe_at if describe_at >= 0 else None)
-if describe_at >= 0:
+journal, config, out = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+stop, describe_it, every = int(sys.argv[4]), sys.argv[5] == "1", sys.argv[6] == "1"
+configuration = load_config(journal, Path(config) if config else None)
+if every:  # one link of the chain per position, whatever block the journal was written with
+    configuration = configuration.model_copy(update={"digest_block": 1})
+steps = replay_journal(journal, configuration, stop if stop >= 0 else None)
+if describe_it:
     *_, (core, _) = steps
     print("\\n".join(describe(core)))
 else:
@@ -50,9 +59,20 @@ class Divergence:
     states: tuple[list[str], list[str]]  # each process's State there, described
 
 
-def _run(journal: Path, config: Path | None, out: Path, hash_seed: str, describe_at: int = -1) -> str:
+def _run(
+    journal: Path,
+    config: Path | None,
+    out: Path,
+    hash_seed: str,
+    stop: int = -1,
+    describe_it: bool = False,
+    every_position: bool = False,
+) -> str:
+    """Replay `journal` in a fresh process up to `stop` (-1: the end): digests into `out`, or with
+    `describe_it` the State reached, described. `every_position` links every position."""
     env = {**os.environ, "PYTHONHASHSEED": hash_seed}
-    command = [sys.executable, "-c", _WORKER, str(journal), str(config or ""), str(out), str(describe_at)]
+    flags = ("1" if describe_it else "0", "1" if every_position else "0")
+    command = [sys.executable, "-c", _WORKER, str(journal), str(config or ""), str(out), str(stop), *flags]
     return subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout
 
 
@@ -81,7 +101,7 @@ def compare_processes(
     if position is None:
         return compared, None
     states = tuple(
-        _run(journal, config, out, seed, position).splitlines()
+        _run(journal, config, out, seed, position, describe_it=True).splitlines()
         for seed, out in zip(seeds, files, strict=True)
     )
     return compared, Divergence(position, states)  # type: ignore[arg-type]
@@ -94,8 +114,9 @@ def compare_backtests(
 
     A backtest reports its digest at every position (within a block of the chain, the digest of
     the last block closed) and once more at the end, covering the open block. Each run writes its own
-    run directory under `workdir`; at a divergence, each process's State there is read back from
-    its own journal.
+    run directory under `workdir`. At a divergence, both journals are replayed up to it with a link
+    per position to find the first position whose State differs; each process's State there is
+    read back from its own journal. Positions compared are then those before it.
     """
     files = [workdir / f"digests-{seed}.bin" for seed in seeds]
     runs = [workdir / f"run-{seed}" for seed in seeds]
@@ -106,8 +127,14 @@ def compare_backtests(
     compared, position = first_divergence(*files)
     if position is None:
         return compared, None
+    exact = [workdir / f"positions-{seed}.bin" for seed in seeds]
+    for seed, out, run_dir in zip(seeds, exact, runs, strict=True):
+        _run(run_dir / "journal", None, out, seed, position, every_position=True)
+    equal, found = first_divergence(*exact)
+    if found is not None:  # else the journals agree up to there: keep what the runs reported
+        compared, position = equal, found
     states = tuple(
-        _run(run_dir / "journal", None, out, seed, position).splitlines()
+        _run(run_dir / "journal", None, out, seed, position, describe_it=True).splitlines()
         for seed, out, run_dir in zip(seeds, files, runs, strict=True)
     )
     return compared, Divergence(position, states)  # type: ignore[arg-type]
