@@ -114,19 +114,26 @@ class MarketLane:
             if (done := self._one_by_one(start, start + 1)) is not None:
                 return done
             start += 1
+        first, latest = start, np.maximum.accumulate(self._columns["ts_receive"][start:end])
         while start < end:
-            stop = self._sample_cut(start, end)
+            stop = self._sample_cut(start, end, latest[start - first :])
             if self._driver.asks_market and (acted := self._decide(start, stop)) is not None:
                 return acted
             self._apply(self._applied, stop)
             start = stop
         return None
 
-    def _sample_cut(self, start: int, end: int) -> int:
-        """The end of the rows before an equity sample, inclusive of the row that makes it due."""
-        ts = self._columns["ts_receive"][start:end]
-        clock = np.maximum.accumulate(np.maximum(ts, self._core.now))
-        due = int(np.searchsorted(clock, self._recorder.next_sample, side="left"))
+    def _sample_cut(self, start: int, end: int, latest: np.ndarray) -> int:
+        """The end of the rows before an equity sample, inclusive of the row that makes it due.
+
+        `latest[i]` is the latest receive time of the run up to row `start + i`. The rows before
+        `start` are in State, so the clock each row leaves is the larger of the Core's clock and
+        `latest[i]`: a sample falls due at the first row whose `latest` reaches it, unless it is
+        already due. One search per cut, not a pass over the rest of the run (sparse data is cut
+        every few rows).
+        """
+        due_at = self._recorder.next_sample
+        due = 0 if self._core.now >= due_at else int(np.searchsorted(latest, due_at, side="left"))
         return start + due + 1 if due < end - start else end
 
     def _decide(self, start: int, stop: int) -> int | None:
