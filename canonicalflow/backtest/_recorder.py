@@ -198,7 +198,7 @@ class Recorder:
                         o.client_order_id,
                         o.side,
                         o.price,
-                        float(money.price(o.instrument, o.price)),
+                        money.price_float(o.instrument, o.price),
                         o.queue.ahead,
                         o.queue.level,
                     )
@@ -234,4 +234,4 @@ def _value(amount: Fraction | None) -> float:
 
 
 def _price(money: Money, instrument: int, ticks: int | Fraction | None) -> float:
-    return math.nan if ticks is None else float(money.price(instrument, ticks))
+    return math.nan if ticks is None else money.price_float(instrument, ticks)

@@ -14,6 +14,8 @@ from canonicalflow.state import Position
 
 __all__ = ["Money"]
 
+_ZERO = Fraction(0)
+
 
 class Money:
     def __init__(self, config: CoreConfig) -> None:
@@ -24,6 +26,14 @@ class Money:
 
     def price(self, instrument: int, ticks: int | Fraction) -> Fraction:
         return ticks * self._tick[instrument]
+
+    def price_float(self, instrument: int, ticks: int | Fraction) -> float:
+        """`float(self.price(instrument, ticks))`, without making the Fraction: both round the same
+        rational number once (Python's int / int is correctly rounded), so they are equal."""
+        tick = self._tick[instrument]
+        if isinstance(ticks, int):
+            return ticks * tick.numerator / tick.denominator
+        return ticks.numerator * tick.numerator / (ticks.denominator * tick.denominator)
 
     def qty(self, instrument: int, lots: int) -> Fraction:
         return lots * self._lot[instrument]
@@ -45,7 +55,9 @@ class Money:
         """(realized, unrealized at `mark`, fees) in currency; unrealized is 0 when flat, None when
         lots are held and there is no mark: an unknown, never a zero."""
         if p.qty == 0:
-            unrealized: Fraction | None = Fraction(0)
+            if not p.realized and not p.fees:
+                return _ZERO, _ZERO, _ZERO  # never traded, or back to nothing: no arithmetic needed
+            unrealized: Fraction | None = _ZERO
         else:
             unrealized = None if mark is None else self.tick_lots(instrument, p.unrealized(mark))
         return self.tick_lots(instrument, p.realized), unrealized, self.fees(instrument, p.fees)
