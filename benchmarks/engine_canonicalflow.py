@@ -13,6 +13,8 @@ equity and queue samples, the tables and the summary; the report is left out. Mo
 - maker: `canonicalflow.testing.TouchMaker`, one lot at the best bid and ask, on hftbacktest's
   power-probability queue model (n = 2), whole fills, 1 ms order latency each way.
 
+`--timer-ms N` also wakes the strategy every N ms of event time (not part of the comparison).
+
 Prints one JSON line, in the peers' runners' form.
 """
 
@@ -36,8 +38,10 @@ _DATASET = "bench/INSTR/2000-01-01"
 _STRATEGIES = {"replay": "NoOp", "noop": "NoOp", "maker": "TouchMaker"}
 
 
-def config_of(store: Path, mode: str) -> dict[str, Any]:
-    cadence = {"on": []} if mode == "replay" else {"on": ["book", "trade", "execution"]}
+def config_of(store: Path, mode: str, timer_ms: int = 0) -> dict[str, Any]:
+    cadence: dict[str, Any] = {"on": []} if mode == "replay" else {"on": ["book", "trade", "execution"]}
+    if timer_ms:
+        cadence = {"on": [*cadence["on"], "timer"], "timer_ms": timer_ms}
     return {
         "name": f"bench-{mode}",
         "data": {"store": str(store), "datasets": [_DATASET]},
@@ -62,11 +66,14 @@ def main() -> None:
     parser.add_argument("--lot", required=True, help="lot size, e.g. 0.001")
     parser.add_argument("--mode", choices=sorted(_STRATEGIES), required=True)
     parser.add_argument("--repeat", type=int, default=3, help="timed runs; the median is reported")
+    parser.add_argument(
+        "--timer-ms", type=int, default=0, help="also wake the strategy every N ms of event time (0: never)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         started = time.perf_counter()
         store_table(args.data, Path(scratch) / "store", _DATASET, args.tick, args.lot)
-        config = config_of(Path(scratch) / "store", args.mode)
+        config = config_of(Path(scratch) / "store", args.mode, args.timer_ms)
         setup = time.perf_counter() - started
         runs, result = [], None
         for i in range(args.repeat):

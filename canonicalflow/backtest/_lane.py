@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from canonicalflow.backtest._recorder import Recorder
 from canonicalflow.book import levels_by_instrument
-from canonicalflow.events import EVENT_SCHEMA, Event, EventRows, events_of
+from canonicalflow.events import EVENT_SCHEMA, Event, EventRows, Flag, LazyEvents
 from canonicalflow.runtime import Sequencer
 from canonicalflow.state import Core, apply_market_columns, foldable_runs
 from canonicalflow.strategy import OwnOrders, StrategyDriver, View
@@ -32,6 +32,7 @@ from canonicalflow.venue import QueueTracker
 
 __all__ = ["MarketLane"]
 
+_BAD_RECEIVE = int(Flag.BAD_RECEIVE_TS)
 _SHORT = 16  # fewer rows than this are applied one by one: cheaper than array set-up
 _COLUMNS = (
     "kind",
@@ -67,21 +68,21 @@ class MarketLane:
         self._tracker, self._orders, self._driver, self._view = tracker, orders, driver, view
         self._batch: pa.RecordBatch | None = None
         self._columns: dict[str, np.ndarray] = {}
-        self._events: list[Event] | None = None
+        self._events: LazyEvents | None = None  # the batch's rows as Events, for the sequencer
         self._event_rows: EventRows | None = None
         self._applied = 0  # rows of the batch in State
 
     def quiet(self) -> bool:
         core = self._core
         return (
-            not self._checkpointing
-            and not self._orders.open
-            and not core.requests
-            and not core.config.timer_ns
-            and self._tracker.quiet()
+            not self._checkpointing and not self._orders.open and not core.requests and self._tracker.quiet()
         )
 
-    def feed_rows(self, batch: pa.RecordBatch) -> int:
+    def feed_rows(self, batch: pa.RecordBatch, due: int | None = None) -> int:
+        if due is not None:  # the timer wakes us before the first row received at or after `due`
+            batch = batch.slice(0, _before_due(batch, due))
+            if not batch.num_rows:
+                return 0
         base = self._core.position + 1  # rows take the next positions, one each, while we stay here
         positions = pa.array(np.arange(base, base + batch.num_rows, dtype=np.int64))
         self._batch = batch.set_column(0, EVENT_SCHEMA.field("position"), positions)
@@ -89,7 +90,7 @@ class MarketLane:
             name: batch.column(name).to_numpy().astype(np.int64, copy=False) for name in _COLUMNS
         }
         self._columns["position"] = positions.to_numpy()
-        self._events, self._applied = None, 0
+        self._events, self._applied = LazyEvents(self._batch), 0
         self._event_rows = EventRows(self._batch)
         for start, end, foldable in foldable_runs(self._columns["kind"], self._columns["flags"]):
             done = self._run(start, end) if foldable else self._one_by_one(start, end)
@@ -100,9 +101,8 @@ class MarketLane:
     # ------------------------------------------------------------------ runs
     def _one_by_one(self, start: int, end: int) -> int | None:
         """Rows the Core cannot fold in bulk, through the sequencer; stop once anything else is recorded."""
-        events = self._rows()
         for row in range(start, end):
-            self._sequencer.feed(events[row])
+            self._sequencer.feed(self._event(row))
             self._applied = row + 1
             if self._core.position != self._columns["position"][row] or not self.quiet():
                 return row + 1  # a decision took positions: the next rows' are no longer known
@@ -166,9 +166,8 @@ class MarketLane:
             return
         self._applied = end
         if end - start < _SHORT:
-            events = self._rows()
             for row in range(start, end):
-                self._sequencer.fold(events[row])
+                self._sequencer.fold(self._event(row))
             return
         columns = {name: column[start:end] for name, column in self._columns.items()}
         digest_before = self._core.digest
@@ -179,9 +178,16 @@ class MarketLane:
         self._recorder.record_market_batch(self._batch.slice(start, end - start), digest_before, sealed)
         self._recorder.sample_if_due()  # runs end on the row that makes a sample due
 
-    def _rows(self) -> list[Event]:
-        """The batch's rows as Event tuples, for the sequencer: made once and only when one is needed."""
-        if self._events is None:
-            assert self._batch is not None
-            self._events = events_of(self._batch)
-        return self._events
+    def _event(self, row: int) -> Event:
+        """Row `row` as an Event tuple, for the sequencer."""
+        assert self._events is not None
+        return self._events[row]
+
+
+def _before_due(batch: pa.RecordBatch, due: int) -> int:
+    """How many rows come before the timer's wake-up at `due`: the sequencer records it before the
+    first row received at or after it (a row whose receive time is known to be bad moves no clock)."""
+    received = batch.column("ts_receive").to_numpy()
+    moves_clock = batch.column("flags").to_numpy() & _BAD_RECEIVE == 0
+    after = np.flatnonzero(moves_clock & (received >= due))
+    return int(after[0]) if len(after) else batch.num_rows

@@ -1,6 +1,13 @@
 """Canonical events: flat integer records in four categories, their Arrow form, and boundary checks."""
 
-from canonicalflow.events._arrow import EVENT_SCHEMA, check_batch, events_of, iter_events, to_record_batch
+from canonicalflow.events._arrow import (
+    EVENT_SCHEMA,
+    LazyEvents,
+    check_batch,
+    events_of,
+    iter_events,
+    to_record_batch,
+)
 from canonicalflow.events._boundary import parse_event
 from canonicalflow.events._kinds import (
     COMMON_FIELDS,
@@ -27,6 +34,7 @@ __all__ = [
     "EventRow",
     "EventRows",
     "Flag",
+    "LazyEvents",
     "OrderType",
     "TimeInForce",
     "category_of",

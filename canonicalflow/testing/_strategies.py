@@ -72,7 +72,7 @@ class ObserverParams(BaseModel):
 
 class Observer(Strategy):
     """Writes (position, clock, best bid, best ask, size at the bid, lots held, open orders) at every
-    decision into `Observer.seen[name]`; every `act_every`th decision it bids one lot, and cancels
+    decision (minus the time for a timer's) into `Observer.seen[name]`; every `act_every`th decision it bids one lot, and cancels
     its open orders `cancel_after` decisions later."""
 
     Params = ObserverParams
@@ -84,10 +84,18 @@ class Observer(Strategy):
         self._decisions = 0
 
     def on_book(self, view: View, ev: EventLike) -> list[Action]:
+        return self._observe(view, ev.position)
+
+    on_trade = on_execution = on_book
+
+    def on_timer(self, view: View, ts: int) -> list[Action]:
+        return self._observe(view, -ts)  # a wake-up is written down under its time, negated
+
+    def _observe(self, view: View, at: int) -> list[Action]:
         book, orders = view.book(), view.orders()
         self._log.append(
             (
-                ev.position,
+                at,
                 view.now,
                 book.best_bid(),
                 book.best_ask(),
@@ -105,5 +113,3 @@ class Observer(Strategy):
         if self._decisions % every == 0 and (bid := book.best_bid()) is not None:
             return [New(BUY, bid, 1)]
         return []
-
-    on_trade = on_execution = on_book

@@ -23,7 +23,7 @@ import pyarrow as pa
 from canonicalflow.book import levels_by_instrument
 from canonicalflow.config import CoreConfig
 from canonicalflow.errors import DataError
-from canonicalflow.events import EVENT_SCHEMA, Event, events_of
+from canonicalflow.events import EVENT_SCHEMA, Event, LazyEvents, events_of
 from canonicalflow.runtime import Decide, RiskCheck, Sequencer
 from canonicalflow.state import Core, foldable_runs
 from canonicalflow.venue._config import VenueConfig
@@ -48,18 +48,16 @@ class MarketBatches:
         self._batches = iter(batches)
         self._batch: pa.RecordBatch | None = None
         self._row = 0
-        self._events: list[Event] = []  # the current batch's rows as events, once one is read so
+        self._events: LazyEvents | None = None  # the current batch's rows as events
 
     def __iter__(self) -> Iterator[Event]:
         return self
 
     def __next__(self) -> Event:
-        """The next row as an Event (rows are converted a batch at a time)."""
+        """The next row as an Event (rows are converted a block at a time)."""
         if not self._load():
             raise StopIteration
-        if not self._events:
-            assert self._batch is not None
-            self._events = events_of(self._batch)
+        assert self._events is not None
         ev = self._events[self._row]
         self._row += 1
         return ev
@@ -77,9 +75,9 @@ class MarketBatches:
         """A batch with unread rows is current; False at the end of the stream."""
         while self._batch is None or self._row >= self._batch.num_rows:
             self._batch = next(self._batches, None)
-            self._row, self._events = 0, []
             if self._batch is None:
                 return False
+            self._row, self._events = 0, LazyEvents(self._batch)
         return True
 
     def consume(self, rows: int) -> None:
@@ -90,10 +88,11 @@ class OurLane(Protocol):
     """Our side of the columnar lane (canonicalflow.backtest._lane): market data folded in batches."""
 
     def quiet(self) -> bool:
-        """Nothing of ours is pending: no order works, no command waits, no timer is set."""
+        """Nothing of ours is pending: no order works, no command waits (a timer may be set)."""
 
-    def feed_rows(self, batch: pa.RecordBatch) -> int:
-        """Feed rows in stream order; stop after a row that sent a request. How many were fed."""
+    def feed_rows(self, batch: pa.RecordBatch, due: int | None = None) -> int:
+        """Feed rows in stream order; stop after a row that sent a request, or before the first row
+        that would let the timer's wake-up at `due` fall due. How many were fed."""
 
 
 class Simulation:
@@ -139,11 +138,14 @@ class Simulation:
         fed = 0
         while True:
             if self._lane is not None and self._idle():
+                due = sequencer.next_due()  # only the timer can be due while we idle
                 if not ours and self._unread is not None and not self._rest:
-                    fed += self._run_lane(progress, fed)
-                    continue
-                if ours:  # nothing of ours at the venue: no need to look ahead for its sake
-                    sequencer.feed(ours.popleft())
+                    taken = self._run_lane(progress, fed, due)
+                    fed += taken
+                    if taken or due is None:
+                        continue  # else the timer falls due first: the wake-up goes as below
+                elif ours and (due is None or due > ours[0].ts_receive):
+                    sequencer.feed(ours.popleft())  # nothing of ours at the venue: no need to look ahead
                     fed += 1
                     self._rest = max(0, self._rest - 1)
                     continue
@@ -180,13 +182,15 @@ class Simulation:
 
     # ------------------------------------------------------------ the columnar lane
     def _idle(self) -> bool:
-        """Nothing of ours is at the venue, on its way, queued or due: no fill, report or wake-up can
-        come between market events, and the venue's book is seen by nothing until we act."""
+        """Nothing of ours is at the venue, on its way or queued: no fill or report can come between
+        market events, and the venue's book is seen by nothing until we act. Only the strategy's
+        timer can be due: its wake-ups are taken at their times, outside the lane."""
         assert self._lane is not None
-        return self.venue.quiet() and self._lane.quiet() and self.sequencer.next_due() is None
+        return self.venue.quiet() and self._lane.quiet()
 
-    def _run_lane(self, progress: Callable[[int], None], fed: int) -> int:
-        """Fold batches until the stream ends or we act; how many market events were fed.
+    def _run_lane(self, progress: Callable[[int], None], fed: int, due: int | None) -> int:
+        """Fold batches until the stream ends, we act, or the timer falls due at `due`; how many
+        market events were fed.
 
         Our side takes the rows in stream order. The venue, which holds nothing of ours, folds
         them in venue-time order once no unread row can come before them (the reorder buffer's
@@ -199,7 +203,7 @@ class Simulation:
             late = np.flatnonzero(at_venue < self._venue_clock)
             if len(late):
                 self._too_late(batch.slice(int(late[0]), 1).to_pylist()[0], int(at_venue[late[0]]))
-            taken = self._lane.feed_rows(batch)
+            taken = self._lane.feed_rows(batch, due)
             self._unread.consume(taken)
             taken_total += taken
             progress(fed + taken_total)
@@ -208,11 +212,13 @@ class Simulation:
             if taken:
                 self._received = max(self._received, int(np.max(fed_rows.column("ts_receive").to_numpy())))
             self._venue_take(fed_rows, at_venue[:taken])
-            if taken < batch.num_rows or not self._idle():
+            idle = self._idle()
+            if taken < batch.num_rows or not idle:
                 self._venue_leave()
-                self._chunk = _FIRST_CHUNK
-                if taken < _SHORT_STAY:  # we act at almost every event: one by one for a while
-                    self._rest = _REST_EVENTS
+                if not idle:  # we act: we may again soon
+                    self._chunk = _FIRST_CHUNK
+                    if taken < _SHORT_STAY:  # at almost every event: one by one for a while
+                        self._rest = _REST_EVENTS
                 return taken_total
             self._chunk = min(2 * self._chunk, _LAST_CHUNK)
         self._venue_fold_before(None)  # the end: nothing unread can come first

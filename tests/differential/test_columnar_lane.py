@@ -5,7 +5,8 @@ Two implementations of the same fold are compared on an L2 stream with everythin
 step around: trades, tops of book, a book clear followed by a snapshot, a row whose receive time is
 known to be bad. First the Core alone (`apply_market_columns` against `Core.apply`, cut anywhere,
 for several digest block sizes), then whole backtests with `run.columnar` on and off, for
-strategies that are never asked, asked and do nothing, read the book at every event, and act.
+strategies that are never asked, asked and do nothing, read the book at every event, act, and
+wake on a timer.
 """
 
 from __future__ import annotations
@@ -151,6 +152,9 @@ CASES = {
     "reads every third packet end": ("Observer", {"every": 3, "packet_end": True}, {"act_every": 0}),
     "acts now and then": ("Observer", {}, {"act_every": 400, "cancel_after": 5}),
     "quotes the touch": ("TouchMaker", {}, {}),
+    "a timer, does nothing": ("NoOp", {"timer_ms": 7}, {}),
+    "reads on its timer only": ("Observer", {"on": ["timer"], "timer_ms": 3}, {"act_every": 0}),
+    "acts on its timer and at events": ("Observer", {"timer_ms": 5}, {"act_every": 150, "cancel_after": 7}),
 }
 
 
@@ -176,7 +180,8 @@ def test_a_backtest_folded_in_batches_is_the_backtest_run_event_by_event(
         )
     folded, one_by_one = results[True], results[False]
     assert one_by_one.summary["folded_events"] == 0
-    if strategy == "NoOp":  # a strategy that reads the book at every event has State brought to each
+    # a strategy that reads the book at every event has State brought to each: nothing is folded
+    if strategy == "NoOp" or cadence.get("on") == ["timer"]:
         assert folded.summary["folded_events"] > EVENTS // 2, "the lane never engaged"
     ignored = {"name", "fingerprint", "elapsed_s", "events_per_s", "folded_events"}
     assert {k: v for k, v in folded.summary.items() if k not in ignored} == {
