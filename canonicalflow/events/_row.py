@@ -114,10 +114,6 @@ class EventRows:
     def kinds(self) -> list[int]:
         return self._columns["kind"]
 
-    @property
-    def flags(self) -> list[int]:
-        return self._columns["flags"]
-
     def __getitem__(self, row: int) -> EventRow:
         return EventRow(self._columns, row)
 
