@@ -61,9 +61,9 @@ class MarketLane:
         orders: OwnOrders,
         driver: StrategyDriver,
         view: View,
-        checkpointing: bool = False,
+        checkpoint_every: int = 0,
     ) -> None:
-        self._checkpointing = checkpointing  # checkpoints fall on positions: one event at a time
+        self._checkpoint_every = checkpoint_every  # the sequencer checkpoints after these positions
         self._core, self._sequencer, self._recorder = core, sequencer, recorder
         self._tracker, self._orders, self._driver, self._view = tracker, orders, driver, view
         self._batch: pa.RecordBatch | None = None
@@ -74,9 +74,7 @@ class MarketLane:
 
     def quiet(self) -> bool:
         core = self._core
-        return (
-            not self._checkpointing and not self._orders.open and not core.requests and self._tracker.quiet()
-        )
+        return not self._orders.open and not core.requests and self._tracker.quiet()
 
     def feed_rows(self, batch: pa.RecordBatch, due: int | None = None) -> int:
         if due is not None:  # the timer wakes us before the first row received at or after `due`
@@ -92,11 +90,26 @@ class MarketLane:
         self._columns["position"] = positions.to_numpy()
         self._events, self._applied = LazyEvents(self._batch), 0
         self._event_rows = EventRows(self._batch)
-        for start, end, foldable in foldable_runs(self._columns["kind"], self._columns["flags"]):
+        checkpoint = self._checkpoint_row(base, batch.num_rows)
+        folding = batch.num_rows if checkpoint is None else checkpoint
+        kinds, flags = self._columns["kind"][:folding], self._columns["flags"][:folding]
+        for start, end, foldable in foldable_runs(kinds, flags):
             done = self._run(start, end) if foldable else self._one_by_one(start, end)
             if done is not None:
                 return done
-        return batch.num_rows
+        if checkpoint is None:
+            return batch.num_rows
+        self._one_by_one(checkpoint, checkpoint + 1)  # the sequencer takes the checkpoint after it
+        return checkpoint + 1  # the CHECKPOINT took a position: the next rows' are no longer known
+
+    def _checkpoint_row(self, base: int, rows: int) -> int | None:
+        """The row at whose position a checkpoint is due (`run.checkpoint_every`), if one of `rows`
+        rows numbered from position `base` is; that row goes through the sequencer, which takes it."""
+        every = self._checkpoint_every
+        if not every:
+            return None
+        row = -base % every  # the first multiple of `every` at or after `base`, counted from it
+        return row if row < rows else None
 
     # ------------------------------------------------------------------ runs
     def _one_by_one(self, start: int, end: int) -> int | None:

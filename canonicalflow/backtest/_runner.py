@@ -307,7 +307,7 @@ class Session:
             self.orders,
             self.driver,
             self.view,
-            checkpointing=bool(checkpoints and config.run.checkpoint_every),
+            checkpoint_every=config.run.checkpoint_every if checkpoints else 0,
         )
 
     def open_session(self, ts: int) -> None:

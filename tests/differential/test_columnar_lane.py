@@ -26,6 +26,7 @@ from canonicalflow.backtest import run
 from canonicalflow.config import CoreConfig, Instrument
 from canonicalflow.events import EVENT_SCHEMA, EventKind, Flag, events_of
 from canonicalflow.journal import JournalReader
+from canonicalflow.runtime import checkpoint_positions, load_checkpoint, load_config
 from canonicalflow.state import COLUMNAR_KINDS, Core, apply_market_columns
 from canonicalflow.testing import Observer, store_table, synthetic_l2
 
@@ -194,3 +195,27 @@ def test_a_backtest_folded_in_batches_is_the_backtest_run_event_by_event(
     if strategy == "Observer":
         seen = [Observer.seen.pop(r.summary["name"]) for r in (folded, one_by_one)]
         assert seen[0] == seen[1] and len(seen[0]) > 100
+
+
+@pytest.mark.parametrize("strategy, cadence", [("NoOp", {"on": []}), ("TouchMaker", {})])
+def test_checkpoints_fall_where_they_fall_event_by_event(
+    store: Path, tmp_path: Path, strategy: str, cadence: dict[str, Any]
+) -> None:
+    """With `run.checkpoint_every`, the lane hands each checkpoint's row to the sequencer: the same
+    CHECKPOINT events at the same positions, and each checkpoint restores the same State."""
+    results = {}
+    for columnar in (True, False):
+        name = f"checkpoints-{strategy}-{columnar}"
+        config = _config(store, name, strategy, cadence, {})
+        config["run"] |= {"columnar": columnar, "checkpoint_every": 997}
+        results[columnar] = run(config, tmp_path / name, progress=False, report=False)
+    folded, one_by_one = results[True], results[False]
+    if strategy == "NoOp":
+        assert folded.summary["folded_events"] > EVENTS // 2, "the lane never engaged"
+    assert list(JournalReader(folded.journal).events()) == list(JournalReader(one_by_one.journal).events())
+    positions = checkpoint_positions(folded.journal)
+    assert len(positions) > 10 and positions == checkpoint_positions(one_by_one.journal)
+    for position in positions:
+        cores = [load_checkpoint(r.journal, position, load_config(r.journal)) for r in (folded, one_by_one)]
+        assert cores[0].current_digest() == cores[1].current_digest()
+        assert cores[0].levels == cores[1].levels and cores[0].quotes == cores[1].quotes
