@@ -25,14 +25,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from canonicalflow.backtest._config import BacktestConfig, load_config
+from canonicalflow.backtest._config import BacktestConfig, DataConfig, load_config
 from canonicalflow.backtest._lane import MarketLane
 from canonicalflow.backtest._recorder import Recorder
 from canonicalflow.backtest._report import render_report
 from canonicalflow.backtest._summary import read_summary, summarize, write_summary
 from canonicalflow.backtest._tables import EQUITY, FILLS, ORDERS, POSITIONS, QUEUE
 from canonicalflow.config import CoreConfig, Instrument, RateLimit
-from canonicalflow.data import Store, feed
+from canonicalflow.data import Store, feed, feed_batches
 from canonicalflow.errors import DataError
 from canonicalflow.events import EVENT_SCHEMA, Event, EventKind
 from canonicalflow.journal import JournalWriter
@@ -131,25 +131,37 @@ def market_of(config: BacktestConfig) -> tuple[tuple[Instrument, ...], Iterator[
 
 
 def market_batches_of(config: BacktestConfig) -> MarketBatches | None:
-    """The market stream as Arrow batches, for the simulation to fold in bulk, when it can: one
-    dataset on an L2 venue, with `run.columnar` on. None otherwise (the stream goes event by event)."""
+    """The market stream as Arrow batches, for the simulation to fold in bulk, when it can: datasets
+    from a store on an L2 venue, with `run.columnar` on. None otherwise (the stream goes event by
+    event)."""
     data = config.data
-    if not config.run.columnar or data.store is None or len(data.datasets) != 1 or config.venue.book != "l2":
+    if not config.run.columnar or data.store is None or config.venue.book != "l2":
         return None
-    path = Store(data.store).data_file(data.datasets[0])
-    return MarketBatches(_batches(path, data.feed_latency_ns, data.max_events))
+    store = Store(data.store)
+    paths = [store.data_file(dataset) for dataset in data.datasets]
+    return MarketBatches(_batches(paths, data.feed_latency_ns, data.max_events))
 
 
 def reorder_window(config: BacktestConfig) -> int:
     """How far the simulation must read ahead to keep the venue's events in venue-time order: the
-    most any event of the stream reaches us after the venue acted on it, when the stream is one
-    dataset (a pass over two of its columns), else `data.max_feed_latency_ns`. Never more than
-    that bound, so an event later than it still stops the run."""
+    most any event of the stream reaches us after the venue acted on it (a pass over two columns
+    of each dataset), else `data.max_feed_latency_ns`. Never more than that bound, so an event
+    later than it still stops the run.
+
+    Each dataset is read on its own: a row's delay does not depend on the merge, and each one's
+    first `max_events` rows hold every row of the merged stream's first `max_events`. Rewritten
+    receive times do depend on the merge, so several datasets with `feed_latency_ns` get the bound.
+    """
     data = config.data
     bound = data.max_feed_latency_ns
-    if data.store is None or len(data.datasets) != 1:
+    if data.store is None or (len(data.datasets) > 1 and data.feed_latency_ns is not None):
         return bound
-    path = Store(data.store).data_file(data.datasets[0])
+    store = Store(data.store)
+    return min(bound, max(_worst_delay(store.data_file(d), data) for d in data.datasets))
+
+
+def _worst_delay(path: Path, data: DataConfig) -> int:
+    """The most any of the file's first `data.max_events` rows is received after the venue acted."""
     clock, read, worst = -(1 << 63), 0, 0
     for batch in pq.ParquetFile(path, pre_buffer=False).iter_batches(
         batch_size=_BATCH_ROWS, columns=["ts_exchange", "ts_receive"]
@@ -165,18 +177,16 @@ def reorder_window(config: BacktestConfig) -> int:
             clock = int(received[-1])
         if len(exchange):
             worst = max(worst, int(np.max(received - np.where(exchange > 0, exchange, received))))
-    return min(bound, worst)
+    return worst
 
 
-def _batches(path: Path, latency_ns: int | None, max_events: int) -> Iterator[pa.RecordBatch]:
-    """The dataset's rows in batches, as `market_of` streams them: positions 1..n, receive times
-    rewritten as `_received_after` does, cut after `max_events`."""
+def _batches(paths: list[Path], latency_ns: int | None, max_events: int) -> Iterator[pa.RecordBatch]:
+    """The datasets' rows in batches, as `market_of` streams them: merged by `feed_batches`
+    (positions 1..n), receive times rewritten as `_received_after` does, cut after `max_events`."""
     clock, read = -(1 << 63), 0
-    for batch in pq.ParquetFile(path, pre_buffer=False).iter_batches(batch_size=_BATCH_ROWS):
+    for batch in feed_batches(paths, batch_rows=_BATCH_ROWS):
         if max_events and read + batch.num_rows > max_events:
             batch = batch.slice(0, max_events - read)
-        positions = np.arange(read + 1, read + 1 + batch.num_rows, dtype=np.int64)
-        batch = batch.set_column(0, EVENT_SCHEMA.field("position"), pa.array(positions))
         if latency_ns is not None:
             received = np.maximum.accumulate(
                 np.maximum(batch.column("ts_exchange").to_numpy() + latency_ns, clock)

@@ -1,6 +1,6 @@
 """The data platform: normalizers, the data-quality gate, the canonical Parquet store and its feeder."""
 
-from canonicalflow.data._feeder import MergeOrder, feed
+from canonicalflow.data._feeder import MergeOrder, feed, feed_batches
 from canonicalflow.data._formats import FORMATS
 from canonicalflow.data._ingest import IngestRequest, IngestResult, ingest
 from canonicalflow.data._manifest import Manifest, SourceFile
@@ -18,5 +18,6 @@ __all__ = [
     "SourceFile",
     "Store",
     "feed",
+    "feed_batches",
     "ingest",
 ]

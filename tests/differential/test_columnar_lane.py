@@ -32,6 +32,7 @@ from canonicalflow.testing import Observer, store_table, synthetic_l2
 
 EVENTS = 12_000
 DATASET = "test/SYN/2000-01-01"
+OTHER = "test/TWO/2000-01-01"
 _K = EventKind
 
 
@@ -132,6 +133,10 @@ def test_a_block_digest_is_the_hash_of_its_records() -> None:
 def store(stream: pa.Table, tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("columnar") / "store"
     store_table(stream, root, DATASET, "0.01", "0.001")
+    # a second instrument on the same clock: its rows interleave with the first's, many at equal times
+    other = _stream(EVENTS // 2, 12)
+    other = other.set_column(4, EVENT_SCHEMA.field("instrument"), pa.array([2] * other.num_rows, pa.int64()))
+    store_table(other, root, OTHER, "0.5", "1")
     return root
 
 
@@ -219,3 +224,34 @@ def test_checkpoints_fall_where_they_fall_event_by_event(
         cores = [load_checkpoint(r.journal, position, load_config(r.journal)) for r in (folded, one_by_one)]
         assert cores[0].current_digest() == cores[1].current_digest()
         assert cores[0].levels == cores[1].levels and cores[0].quotes == cores[1].quotes
+
+
+@pytest.mark.parametrize("strategy, cadence", [("NoOp", {"on": []}), ("NoOp", {}), ("TouchMaker", {})])
+def test_several_datasets_merge_and_fold_as_event_by_event(
+    store: Path, tmp_path: Path, strategy: str, cadence: dict[str, Any]
+) -> None:
+    """Two instruments' datasets, merged by receive time: folded in batches as one at a time."""
+    results, digests = {}, {}
+    for columnar in (True, False):
+        name = f"two-{strategy}-{len(cadence)}-{columnar}"
+        config = _config(store, name, strategy, cadence, {})
+        config["data"]["datasets"] = [DATASET, OTHER]
+        config["run"]["columnar"] = columnar
+        reported: list[tuple[int, bytes]] = []
+        digests[columnar] = reported
+        results[columnar] = run(
+            config,
+            tmp_path / name,
+            progress=False,
+            report=False,
+            digests=lambda p, d, reported=reported: reported.append((p, d)),
+        )
+    folded, one_by_one = results[True], results[False]
+    if strategy == "NoOp":
+        assert folded.summary["folded_events"] > EVENTS, "the lane never engaged"
+    events = list(JournalReader(folded.journal).events())
+    assert {ev.instrument for ev in events if ev.kind < 20} == {1, 2}
+    assert events == list(JournalReader(one_by_one.journal).events())
+    assert digests[True] == digests[False]
+    for table in ("orders", "fills", "positions", "equity", "queue"):
+        assert folded.table(table).to_pandas().equals(one_by_one.table(table).to_pandas()), table

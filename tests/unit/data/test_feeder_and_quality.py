@@ -6,9 +6,12 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from canonicalflow.data import MergeOrder, QualityGate, feed
-from canonicalflow.events import Event, EventKind, Flag, to_record_batch
+from canonicalflow.data import MergeOrder, QualityGate, feed, feed_batches
+from canonicalflow.events import Event, EventKind, Flag, iter_events, to_record_batch
 
 LAST = int(Flag.LAST_IN_PACKET)
 
@@ -125,3 +128,25 @@ def test_a_venue_sequence_that_goes_back_is_a_finding_except_inside_a_snapshot()
     gate.feed(to_record_batch(events))
     report = gate.finish()
     assert report.counts == {"sequence_backwards": 1} and report.examples["sequence_backwards"][0][0] == 5
+
+
+files = st.lists(  # each file: (ts_exchange, ts_receive, price) rows; times may tie and go back
+    st.lists(st.tuples(st.integers(0, 30), st.integers(0, 30), st.integers(0, 999)), max_size=25),
+    min_size=1,
+    max_size=4,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(files, st.sampled_from(list(MergeOrder)), st.integers(1, 7))
+def test_the_merge_in_batches_is_the_merge_of_events(
+    tmp_path_factory: pytest.TempPathFactory,
+    rows: list[list[tuple[int, int, int]]],
+    order: MergeOrder,
+    batch: int,
+) -> None:
+    folder = tmp_path_factory.mktemp("merge")
+    paths = [_write(folder / f"{rank}.parquet", file) for rank, file in enumerate(rows)]
+    batches = list(feed_batches(paths, order, batch_rows=batch))
+    merged = [ev for b in batches for ev in iter_events(b)]
+    assert merged == list(feed(paths, order, batch_rows=batch))
