@@ -203,7 +203,9 @@ class Simulation:
             late = np.flatnonzero(at_venue < self._venue_clock)
             if len(late):
                 self._too_late(batch.slice(int(late[0]), 1).to_pylist()[0], int(at_venue[late[0]]))
+            position = self.sequencer.core.position
             taken = self._lane.feed_rows(batch, due)
+            acted = self.sequencer.core.position > position + taken  # decisions took positions too
             self._unread.consume(taken)
             taken_total += taken
             progress(fed + taken_total)
@@ -212,10 +214,9 @@ class Simulation:
             if taken:
                 self._received = max(self._received, int(np.max(fed_rows.column("ts_receive").to_numpy())))
             self._venue_take(fed_rows, at_venue[:taken])
-            idle = self._idle()
-            if taken < batch.num_rows or not idle:
+            if taken < batch.num_rows or not self._idle():
                 self._venue_leave()
-                if not idle:  # we act: we may again soon
+                if acted:  # we may again soon (a timer's wake-up or a checkpoint is no reason)
                     self._chunk = _FIRST_CHUNK
                     if taken < _SHORT_STAY:  # at almost every event: one by one for a while
                         self._rest = _REST_EVENTS
