@@ -66,9 +66,17 @@ def feed_batches(
     file that still has rows to read can go: nothing read later comes before them. Those are
     ordered by key and go out as one batch.
     """
+    paths = [Path(path) for path in paths]
+    if len(paths) == 1:  # nothing to merge: the file's own order
+        yield from _renumbered(pq.ParquetFile(paths[0], pre_buffer=False).iter_batches(batch_size=batch_rows))
+        return
     field = "ts_receive" if order is MergeOrder.RECEIVE_TIME else "ts_exchange"
-    sources = [_Source(Path(path), rank, field, batch_rows) for rank, path in enumerate(paths)]
-    emitted = 0
+    sources = [_Source(path, rank, field, batch_rows) for rank, path in enumerate(paths)]
+    yield from _renumbered(_merged(sources))
+
+
+def _merged(sources: list[_Source]) -> Iterator[pa.RecordBatch]:
+    """The sources' rows in merge-key order, a batch each time every source has rows waiting."""
     while True:
         for source in sources:
             source.fill()
@@ -84,10 +92,16 @@ def feed_batches(
             rank = np.concatenate([np.full(rows.num_rows, s.rank) for s, rows in parts])
             own = table.column("position").to_numpy()
             table = table.take(np.lexsort((own, rank, time)))
-        positions = np.arange(emitted + 1, emitted + 1 + table.num_rows, dtype=np.int64)
-        table = table.set_column(0, EVENT_SCHEMA.field("position"), pa.array(positions))
-        emitted += table.num_rows
         yield from table.combine_chunks().to_batches()
+
+
+def _renumbered(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """The batches with positions 1..n."""
+    emitted = 0
+    for batch in batches:
+        positions = np.arange(emitted + 1, emitted + 1 + batch.num_rows, dtype=np.int64)
+        emitted += batch.num_rows
+        yield batch.set_column(0, EVENT_SCHEMA.field("position"), pa.array(positions))
 
 
 class _Source:
