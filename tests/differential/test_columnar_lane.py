@@ -151,6 +151,29 @@ def _config(store: Path, name: str, strategy: str, cadence: dict[str, Any], para
     }
 
 
+def _both_ways(configs: dict[bool, dict[str, Any]], tmp_path: Path) -> tuple[Any, Any]:
+    """Each configuration run with `run.columnar` as its key says; (folded, one by one) once shown
+    to agree on the journal, every digest reported, and the five tables."""
+    results, digests = {}, {}
+    for columnar, config in configs.items():
+        config["run"]["columnar"] = columnar
+        reported: list[tuple[int, bytes]] = []
+        digests[columnar] = reported
+        results[columnar] = run(
+            config,
+            tmp_path / config["name"],
+            progress=False,
+            report=False,
+            digests=lambda p, d, reported=reported: reported.append((p, d)),
+        )
+    folded, one_by_one = results[True], results[False]
+    assert list(JournalReader(folded.journal).events()) == list(JournalReader(one_by_one.journal).events())
+    assert digests[True] == digests[False]  # what verify-determinism compares, position by position
+    for table in ("orders", "fills", "positions", "equity", "queue"):
+        assert folded.table(table).to_pandas().equals(one_by_one.table(table).to_pandas()), table
+    return folded, one_by_one
+
+
 CASES = {
     "never asked": ("NoOp", {"on": []}, {}),
     "asked, does nothing": ("NoOp", {}, {}),
@@ -169,22 +192,12 @@ def test_a_backtest_folded_in_batches_is_the_backtest_run_event_by_event(
     store: Path, tmp_path: Path, case: str
 ) -> None:
     strategy, cadence, params = CASES[case]
-    results, digests = {}, {}
+    configs = {}
     for columnar in (True, False):
         name = f"{case} {columnar}".replace(" ", "-").replace(",", "")
         given = {"name": name, **params} if strategy == "Observer" else params
-        config = _config(store, name, strategy, cadence, given)
-        config["run"]["columnar"] = columnar
-        reported: list[tuple[int, bytes]] = []
-        digests[columnar] = reported
-        results[columnar] = run(
-            config,
-            tmp_path / name,
-            progress=False,
-            report=False,
-            digests=lambda p, d, reported=reported: reported.append((p, d)),
-        )
-    folded, one_by_one = results[True], results[False]
+        configs[columnar] = _config(store, name, strategy, cadence, given)
+    folded, one_by_one = _both_ways(configs, tmp_path)
     assert one_by_one.summary["folded_events"] == 0
     # a strategy that reads the book at every event has State brought to each: nothing is folded
     if strategy == "NoOp" or cadence.get("on") == ["timer"]:
@@ -193,10 +206,6 @@ def test_a_backtest_folded_in_batches_is_the_backtest_run_event_by_event(
     assert {k: v for k, v in folded.summary.items() if k not in ignored} == {
         k: v for k, v in one_by_one.summary.items() if k not in ignored
     }
-    assert list(JournalReader(folded.journal).events()) == list(JournalReader(one_by_one.journal).events())
-    assert digests[True] == digests[False]  # what verify-determinism compares, position by position
-    for table in ("orders", "fills", "positions", "equity", "queue"):
-        assert folded.table(table).to_pandas().equals(one_by_one.table(table).to_pandas()), table
     if strategy == "Observer":
         seen = [Observer.seen.pop(r.summary["name"]) for r in (folded, one_by_one)]
         assert seen[0] == seen[1] and len(seen[0]) > 100
@@ -208,16 +217,13 @@ def test_checkpoints_fall_where_they_fall_event_by_event(
 ) -> None:
     """With `run.checkpoint_every`, the lane hands each checkpoint's row to the sequencer: the same
     CHECKPOINT events at the same positions, and each checkpoint restores the same State."""
-    results = {}
+    configs = {}
     for columnar in (True, False):
-        name = f"checkpoints-{strategy}-{columnar}"
-        config = _config(store, name, strategy, cadence, {})
-        config["run"] |= {"columnar": columnar, "checkpoint_every": 997}
-        results[columnar] = run(config, tmp_path / name, progress=False, report=False)
-    folded, one_by_one = results[True], results[False]
+        configs[columnar] = _config(store, f"checkpoints-{strategy}-{columnar}", strategy, cadence, {})
+        configs[columnar]["run"]["checkpoint_every"] = 997
+    folded, one_by_one = _both_ways(configs, tmp_path)
     if strategy == "NoOp":
         assert folded.summary["folded_events"] > EVENTS // 2, "the lane never engaged"
-    assert list(JournalReader(folded.journal).events()) == list(JournalReader(one_by_one.journal).events())
     positions = checkpoint_positions(folded.journal)
     assert len(positions) > 10 and positions == checkpoint_positions(one_by_one.journal)
     for position in positions:
@@ -231,27 +237,11 @@ def test_several_datasets_merge_and_fold_as_event_by_event(
     store: Path, tmp_path: Path, strategy: str, cadence: dict[str, Any]
 ) -> None:
     """Two instruments' datasets, merged by receive time: folded in batches as one at a time."""
-    results, digests = {}, {}
+    configs = {}
     for columnar in (True, False):
-        name = f"two-{strategy}-{len(cadence)}-{columnar}"
-        config = _config(store, name, strategy, cadence, {})
-        config["data"]["datasets"] = [DATASET, OTHER]
-        config["run"]["columnar"] = columnar
-        reported: list[tuple[int, bytes]] = []
-        digests[columnar] = reported
-        results[columnar] = run(
-            config,
-            tmp_path / name,
-            progress=False,
-            report=False,
-            digests=lambda p, d, reported=reported: reported.append((p, d)),
-        )
-    folded, one_by_one = results[True], results[False]
+        configs[columnar] = _config(store, f"two-{strategy}-{len(cadence)}-{columnar}", strategy, cadence, {})
+        configs[columnar]["data"]["datasets"] = [DATASET, OTHER]
+    folded, _ = _both_ways(configs, tmp_path)
     if strategy == "NoOp":
         assert folded.summary["folded_events"] > EVENTS, "the lane never engaged"
-    events = list(JournalReader(folded.journal).events())
-    assert {ev.instrument for ev in events if ev.kind < 20} == {1, 2}
-    assert events == list(JournalReader(one_by_one.journal).events())
-    assert digests[True] == digests[False]
-    for table in ("orders", "fills", "positions", "equity", "queue"):
-        assert folded.table(table).to_pandas().equals(one_by_one.table(table).to_pandas()), table
+    assert {ev.instrument for ev in JournalReader(folded.journal).events() if ev.kind < 20} == {1, 2}
