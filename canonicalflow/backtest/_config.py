@@ -81,7 +81,7 @@ class RunOptions(_Strict):
     columnar: bool = Field(
         default=True,
         description=(
-            "fold market data in Arrow batches while nothing of ours works at the venue (one L2 dataset): "
+            "fold market data in Arrow batches while nothing of ours works at the venue (L2 datasets): "
             "the same results as one event at a time, faster"
         ),
     )

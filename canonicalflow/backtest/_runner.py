@@ -41,7 +41,7 @@ from canonicalflow.risk import RiskEngine
 from canonicalflow.runtime import CONFIG_FILE, Sequencer, save_checkpoint
 from canonicalflow.state import Core
 from canonicalflow.strategy import OwnOrders, Strategy, StrategyDriver, View
-from canonicalflow.venue import MarketBatches, QueueTracker, SimulatedVenue, Simulation
+from canonicalflow.venue import MarketBatches, QueueTracker, SimulatedVenue, Simulation, venue_times
 
 __all__ = ["BacktestResult", "Session", "core_config_of", "market_of", "run"]
 
@@ -172,11 +172,10 @@ def _worst_delay(path: Path, data: DataConfig) -> int:
             batch = batch.slice(0, data.max_events - read)
         read += batch.num_rows
         exchange, received = batch.column(0).to_numpy(), batch.column(1).to_numpy()
-        if data.feed_latency_ns is not None and len(exchange):  # as `_batches` rewrites them
-            received = np.maximum.accumulate(np.maximum(exchange + data.feed_latency_ns, clock))
-            clock = int(received[-1])
+        if data.feed_latency_ns is not None:  # as `_batches` rewrites them
+            received, clock = _received_from(exchange, data.feed_latency_ns, clock)
         if len(exchange):
-            worst = max(worst, int(np.max(received - np.where(exchange > 0, exchange, received))))
+            worst = max(worst, int(np.max(received - venue_times(exchange, received))))
     return worst
 
 
@@ -188,20 +187,21 @@ def _batches(paths: list[Path], latency_ns: int | None, max_events: int) -> Iter
         if max_events and read + batch.num_rows > max_events:
             batch = batch.slice(0, max_events - read)
         if latency_ns is not None:
-            received = np.maximum.accumulate(
-                np.maximum(batch.column("ts_exchange").to_numpy() + latency_ns, clock)
-            )
-            clock = int(received[-1]) if len(received) else clock
-            batch = batch.set_column(
-                3,
-                EVENT_SCHEMA.field("ts_receive"),
-                pa.array(received),  # Event.ts_receive
-            )
+            received, clock = _received_from(batch.column("ts_exchange").to_numpy(), latency_ns, clock)
+            field = EVENT_SCHEMA.get_field_index("ts_receive")
+            batch = batch.set_column(field, EVENT_SCHEMA.field(field), pa.array(received))
         read += batch.num_rows
         if batch.num_rows:
             yield batch
         if max_events and read >= max_events:
             return
+
+
+def _received_from(exchange: np.ndarray, latency_ns: int, clock: int) -> tuple[np.ndarray, int]:
+    """`_received_after` on a batch's exchange times, `clock` the last receive time before them:
+    (the receive times, the clock after them)."""
+    received = np.maximum.accumulate(np.maximum(exchange + latency_ns, clock))
+    return received, int(received[-1]) if len(received) else clock
 
 
 def _received_after(events: Iterator[Event], latency_ns: int) -> Iterator[Event]:

@@ -6,7 +6,7 @@ So a whole Arrow batch of them can be folded with array operations: the clock is
 maximum, a level keeps the last size set in the batch, a quote takes its top of book from the
 latest BBO and its last trade from the latest trade, and the digest records are built as one
 int64 matrix whose rows are byte for byte what `Core.apply` writes for each event.
-`tests/differential/test_columnar_core.py` holds the two folds together.
+`tests/differential/test_columnar_lane.py` holds the two folds together.
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from canonicalflow.book import last_of_each
 from canonicalflow.errors import InvariantViolation
 from canonicalflow.events import EventKind, Flag
 from canonicalflow.state._core import Core, Quote
-from canonicalflow.state._digest import MARKET_RECORD, RECORD_TAG, link
+from canonicalflow.state._digest import MARKET_RECORD, MARKET_RECORD_KINDS, RECORD_TAG
 
 __all__ = ["COLUMNAR_KINDS", "apply_market_columns", "foldable_runs"]
 
 _LEVEL_SET, _TRADE, _BBO = int(EventKind.LEVEL_SET), int(EventKind.TRADE), int(EventKind.BBO)
-COLUMNAR_KINDS = (_LEVEL_SET, _TRADE, _BBO)
+COLUMNAR_KINDS = MARKET_RECORD_KINDS  # what folds in columns: the kinds with one binary record
 _BAD_RECEIVE_TS = int(Flag.BAD_RECEIVE_TS)
 _WORDS = MARKET_RECORD.size // 8
 
@@ -69,7 +69,8 @@ def apply_market_columns(core: Core, columns: dict[str, np.ndarray]) -> list[tup
     quotes = kind != _LEVEL_SET
     if quotes.any():
         _set_quotes(core, columns, quotes, records)
-    sealed = _digest(core, position, records) if core.digests else []
+    raw = records.astype("<i8", copy=False).tobytes()
+    sealed = core.digest_market_records(position, raw) if core.digests else []
     core.position = int(position[-1])
     core.now = int(now[-1])
     return sealed
@@ -112,34 +113,3 @@ def _set_quotes(core: Core, columns: dict[str, np.ndarray], rows: np.ndarray, re
             fields.append(np.where(latest >= 0, values, initial))
         records[at, 5:11] = np.column_stack(fields)
         core.quotes[key] = Quote(*(int(f[-1]) for f in fields))
-
-
-def _digest(core: Core, position: np.ndarray, records: np.ndarray) -> list[tuple[int, bytes]]:
-    """Link the records into the chain block by block, as `Core.apply` would one at a time."""
-    raw = records.astype("<i8", copy=False).tobytes()
-    size = MARKET_RECORD.size
-    block = core.config.digest_block
-    sealed: list[tuple[int, bytes]] = []
-    if block == 1:
-        digest = core.digest
-        for row, start in enumerate(range(0, len(raw), size)):
-            digest = link(digest, raw[start : start + size])
-            sealed.append((row, digest))
-        core.digest = digest
-        return sealed
-    blocks = (position - 1) // block
-    if core.digest_records and blocks[0] != (core._open_block_end - 1) // block:
-        core.seal()  # positions skipped past the open block's end: it ends before the first row
-        sealed.append((-1, core.digest))
-    ends = position % block == 0  # a block ends after these rows, or where positions skip past one
-    ends[:-1] |= blocks[1:] != blocks[:-1]
-    start = 0
-    for end in (np.flatnonzero(ends) + 1).tolist():
-        core.digest_records.append(raw[start * size : end * size])
-        core.seal()
-        sealed.append((end - 1, core.digest))
-        start = end
-    if start < len(position):
-        core.digest_records.append(raw[start * size :])
-    core._open_block_end = int(position[-1])
-    return sealed

@@ -15,12 +15,14 @@ from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from typing import NamedTuple
 
+import numpy as np
+
 from canonicalflow._generated import execution_control_kernel as ec
 from canonicalflow._generated import order_lifecycle_kernel as order
 from canonicalflow.config import CoreConfig
 from canonicalflow.errors import InvariantViolation
 from canonicalflow.events import Event, EventKind, Flag
-from canonicalflow.state._digest import GENESIS, link, market_record
+from canonicalflow.state._digest import GENESIS, MARKET_RECORD_KINDS, link, market_record
 from canonicalflow.state._portfolio import Position, trade
 
 __all__ = [
@@ -90,7 +92,7 @@ _COMMAND_EVENT = {
 }
 _IDLE_KEY = ec.initial()
 _FLAT = Position()
-_MARKET_RECORD_KINDS = frozenset((EventKind.LEVEL_SET, EventKind.TRADE, EventKind.BBO))  # binary records
+_MARKET_RECORD_KINDS = frozenset(MARKET_RECORD_KINDS)
 _BAD_RECEIVE_TS = int(Flag.BAD_RECEIVE_TS)  # a plain int: enum arithmetic costs on every event
 FINAL_ORDER_STATES = frozenset({order.S_FILLED}) | order.TERMINAL_STATES
 
@@ -238,6 +240,36 @@ class Core:
         self._open_block_end = position
         if position % self._block == 0:
             self.seal()
+
+    def digest_market_records(self, position: np.ndarray, raw: bytes) -> list[tuple[int, bytes]]:
+        """`_digest_record` for a run of binary market records at once (`raw`, one per position, in
+        order): the same blocks, sealed at the same positions. Returns the blocks it sealed, as
+        (the row after which `digest` became this, digest); row -1 seals the block open before."""
+        size = len(raw) // len(position)
+        sealed: list[tuple[int, bytes]] = []
+        if self._block == 1:
+            digest = self.digest
+            for row, start in enumerate(range(0, len(raw), size)):
+                digest = link(digest, raw[start : start + size])
+                sealed.append((row, digest))
+            self.digest = digest
+            return sealed
+        blocks = (position - 1) // self._block
+        if self.digest_records and blocks[0] != (self._open_block_end - 1) // self._block:
+            self.seal()  # positions skipped past the open block's end: it ends before the first row
+            sealed.append((-1, self.digest))
+        ends = position % self._block == 0  # a block ends after these rows, or where positions skip one
+        ends[:-1] |= blocks[1:] != blocks[:-1]
+        start = 0
+        for end in (np.flatnonzero(ends) + 1).tolist():
+            self.digest_records.append(raw[start * size : end * size])
+            self.seal()
+            sealed.append((end - 1, self.digest))
+            start = end
+        if start < len(position):
+            self.digest_records.append(raw[start * size :])
+        self._open_block_end = int(position[-1])
+        return sealed
 
     def seal(self) -> None:
         """Close the open block: `digest` then covers every position applied."""

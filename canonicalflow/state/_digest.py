@@ -18,11 +18,15 @@ import struct
 
 from blake3 import blake3
 
-__all__ = ["GENESIS", "MARKET_RECORD", "RECORD_TAG", "chain", "link", "market_record"]
+from canonicalflow.events import EventKind
+
+__all__ = ["GENESIS", "MARKET_RECORD", "MARKET_RECORD_KINDS", "RECORD_TAG", "chain", "link", "market_record"]
 
 GENESIS = bytes(16)
 RECORD_TAG = -1  # a binary record's first word: a repr record starts with "(", never with 0xff bytes
 MARKET_RECORD = struct.Struct("<11q")  # tag, position, now, kind, instrument, then six values
+# the kinds recorded in binary: each makes exactly one change, so `_columnar` can fold them
+MARKET_RECORD_KINDS = (int(EventKind.LEVEL_SET), int(EventKind.TRADE), int(EventKind.BBO))
 _pack = MARKET_RECORD.pack
 
 

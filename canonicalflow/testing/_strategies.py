@@ -72,8 +72,8 @@ class ObserverParams(BaseModel):
 
 class Observer(Strategy):
     """Writes (position, clock, best bid, best ask, size at the bid, lots held, open orders) at every
-    decision (minus the time for a timer's) into `Observer.seen[name]`; every `act_every`th decision it bids one lot, and cancels
-    its open orders `cancel_after` decisions later."""
+    decision into `Observer.seen[name]` (a timer's under minus its time); every `act_every`th
+    decision it bids one lot, and cancels its open orders `cancel_after` decisions later."""
 
     Params = ObserverParams
     seen: ClassVar[dict[str, list[tuple]]] = {}

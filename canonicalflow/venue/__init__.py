@@ -19,7 +19,7 @@ from canonicalflow.venue._queue_models import (
     queue_model,
 )
 from canonicalflow.venue._queues import QueuePlace, RestingQueues
-from canonicalflow.venue._simulated import SimulatedVenue, VenueReason, venue_time
+from canonicalflow.venue._simulated import SimulatedVenue, VenueReason, venue_time, venue_times
 from canonicalflow.venue._simulation import MarketBatches, OurLane, Simulation, simulate
 from canonicalflow.venue._tracker import QueuePosition, QueueTracker
 
@@ -51,4 +51,5 @@ __all__ = [
     "read_latency_file",
     "simulate",
     "venue_time",
+    "venue_times",
 ]

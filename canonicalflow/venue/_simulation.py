@@ -27,7 +27,7 @@ from canonicalflow.events import EVENT_SCHEMA, Event, LazyEvents, events_of
 from canonicalflow.runtime import Decide, RiskCheck, Sequencer
 from canonicalflow.state import Core, foldable_runs
 from canonicalflow.venue._config import VenueConfig
-from canonicalflow.venue._simulated import SimulatedVenue, venue_time
+from canonicalflow.venue._simulated import SimulatedVenue, venue_time, venue_times
 from canonicalflow.venue._tracker import QueueTracker
 
 __all__ = ["MarketBatches", "OurLane", "Simulation", "simulate"]
@@ -105,9 +105,10 @@ class Simulation:
     it, never a silently reordered fill.
 
     Given `MarketBatches` and our side of the lane, while nothing of ours is at the venue, on its
-    way, queued or due, the venue's book is seen by nothing until we act. Then our events are fed
+    way or queued, the venue's book is seen by nothing until we act. Then our events are fed
     without looking ahead, and whole batches go through the columnar lane: our side folds them in
-    stream order, the venue in venue-time order as the reorder buffer would (ADR 0010).
+    stream order, the venue in venue-time order as the reorder buffer would (ADR 0010). A timer's
+    wake-ups are taken one at a time, at their times (ADR 0012).
     """
 
     def __init__(
@@ -199,7 +200,9 @@ class Simulation:
         assert isinstance(self._unread, MarketBatches) and self._lane is not None
         taken_total = 0
         while (batch := self._unread.rest(self._chunk)) is not None:
-            at_venue = _venue_times(batch)
+            at_venue = venue_times(
+                batch.column("ts_exchange").to_numpy(), batch.column("ts_receive").to_numpy()
+            )
             late = np.flatnonzero(at_venue < self._venue_clock)
             if len(late):
                 self._too_late(batch.slice(int(late[0]), 1).to_pylist()[0], int(at_venue[late[0]]))
@@ -266,9 +269,8 @@ class Simulation:
             if foldable:
                 self._venue_levels(part)
             else:
-                for batch in part.combine_chunks().to_batches():
-                    for ev in events_of(batch):
-                        self.venue.on_market(ev)
+                for ev in _events_in(part):
+                    self.venue.on_market(ev)
         self._venue_clock = max(self._venue_clock, int(times[-1]))
 
     def _venue_levels(self, rows: pa.Table) -> None:
@@ -279,11 +281,9 @@ class Simulation:
 
     def _venue_leave(self) -> None:
         """Back to one event at a time: the rows the venue has not folded go into the reorder buffer."""
-        if self._pending.num_rows:
-            for batch in self._pending.combine_chunks().to_batches():
-                for ev in events_of(batch):
-                    self._read += 1
-                    heapq.heappush(self._theirs, (venue_time(ev), self._read, ev))
+        for ev in _events_in(self._pending):
+            self._read += 1
+            heapq.heappush(self._theirs, (venue_time(ev), self._read, ev))
         self._pending = self._pending.slice(0, 0)
         self._pending_times = self._pending_times[:0]
 
@@ -339,7 +339,7 @@ def simulate(
     return core, venue
 
 
-def _venue_times(batch: pa.RecordBatch) -> np.ndarray:
-    """`venue_time` of every row: the exchange time, or the receive time where there is none."""
-    exchange = batch.column("ts_exchange").to_numpy()
-    return np.where(exchange > 0, exchange, batch.column("ts_receive").to_numpy())
+def _events_in(rows: pa.Table) -> Iterator[Event]:
+    """The table's rows as Event records, in order."""
+    for batch in rows.combine_chunks().to_batches():
+        yield from events_of(batch)
