@@ -18,15 +18,16 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
+from canonicalflow.backtest import simulate
 from canonicalflow.book import ASK, BID, L2Book, L3Book, apply_l2, apply_l3
 from canonicalflow.config import CoreConfig, Instrument
 from canonicalflow.data import FORMATS
 from canonicalflow.data._formats import Source
 from canonicalflow.data.normalize import Quarantine
-from canonicalflow.events import Event, EventKind, iter_events
-from canonicalflow.runtime import Intent
+from canonicalflow.events import Event, EventKind, Intent, iter_events
+from canonicalflow.queue import QUEUE_MODELS
 from canonicalflow.state import Core, StepResult
-from canonicalflow.venue import QUEUE_MODELS, VenueConfig, simulate
+from canonicalflow.venue import VenueConfig
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 _ENDED = frozenset((EventKind.CANCEL_ACK, EventKind.EXPIRED, EventKind.REJECT))
@@ -101,7 +102,13 @@ def run(
     """(market events/s, recorded events, fills) of one backtest."""
     recorded: list[Event] = []
     started = time.perf_counter()
-    simulate(events, config, venue, Keeper(orders, venue.book == "l3", spacing), record=recorded.append)
+    simulate(
+        events,
+        config.model_copy(update={"market": venue.book_model()}),
+        venue,
+        Keeper(orders, venue.book == "l3", spacing),
+        record=recorded.append,
+    )
     elapsed = time.perf_counter() - started
     fills = sum(1 for ev in recorded if ev.kind == EventKind.FILL)
     return len(events) / elapsed, len(recorded), fills

@@ -2,6 +2,7 @@
 
 * CanonicalFlowError
   x SpecError            file:line:col, the line with a caret, what was expected or is wrong
+  x ConfigError          the offending field, by dotted path, and the file it came from
   x DataError
     + InvalidEvent       the event's stream position, the field, what is wrong
     + JournalCorrupt     the segment file, the byte offset, what is wrong
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "CanonicalFlowError",
+    "ConfigError",
     "DataError",
     "InvalidEvent",
     "InvariantViolation",
@@ -55,6 +57,12 @@ class SpecError(CanonicalFlowError):
         return f"{head}\n    {self.source_line}\n    {caret}"
 
 
+class ConfigError(CanonicalFlowError, ValueError):
+    """A Configuration (a backtest file, a strategy's parameters, a venue model) is wrong; the
+    message names the field by its dotted path. Also a ValueError, so a pydantic validator that
+    raises one reports it against the field being validated."""
+
+
 class DataError(CanonicalFlowError):
     """Input data is malformed; the message names where."""
 
@@ -70,9 +78,13 @@ class InvalidEvent(DataError):
 
 
 class InvariantViolation(CanonicalFlowError):
-    """State would break an invariant: processing halts here, with everything needed to see why."""
+    """State would break an invariant: processing halts here, with everything needed to see why.
 
-    def __init__(self, position: int, event: object, invariant: str, before: str, after: str) -> None:
+    A rule deep inside a step (a queue place's kernel) may not know the stream position it runs
+    at; it raises with `position` None, and the one applying the event says where with `located`.
+    """
+
+    def __init__(self, position: int | None, event: object, invariant: str, before: str, after: str) -> None:
         self.position = position
         self.event = event
         self.invariant = invariant
@@ -82,6 +94,10 @@ class InvariantViolation(CanonicalFlowError):
             f"invariant '{invariant}' violated at position {position}\n  event: {event}\n"
             f"  before: {before}\n  after: {after}"
         )
+
+    def located(self, position: int, event: object) -> InvariantViolation:
+        """The same violation at `position`, while applying `event`."""
+        return InvariantViolation(position, event, self.invariant, self.before, self.after)
 
 
 class JournalCorrupt(DataError):

@@ -409,8 +409,8 @@ class _MachineChecker:
                     f"unused variable '{v.name}': no guard, assignment, definition or property reads it",
                     decl.span,
                 )
-        for e, decl in zip(events, self.event_decls, strict=True):
-            for p, p_decl in zip(e.params, decl.params, strict=True):
+        for e, e_decl in zip(events, self.event_decls, strict=True):
+            for p, p_decl in zip(e.params, e_decl.params, strict=True):
                 if ("param", f"{e.name}.{p.name}") not in read:
                     raise SpecProblem(
                         f"unused parameter '{p.name}' of event '{e.name}': no row reads it", p_decl.span

@@ -133,7 +133,7 @@ def check_bounded(machine: ir.Machine, row_span: Callable[[int], SourceSpan]) ->
                     after = evaluator.apply(row, state.name, full)
                     for name, _value in row.assigns:
                         t = bounds.get(name)
-                        if t is not None and not t.check_lo <= after[name] <= t.check_hi:  # type: ignore[operator]
+                        if t is not None and not t.check_lo <= after[name] <= t.check_hi:
                             raise SpecProblem(
                                 f"assignment out of bounds: '{name}' becomes {after[name]}, outside {t} "
                                 f"(checker bounds {t.check_lo}..{t.check_hi}) when {describe(machine, full, event)}",

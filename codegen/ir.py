@@ -50,7 +50,9 @@ Type = IntT | BoolT | EnumT
 def same_kind(a: Type, b: Type) -> bool:
     if isinstance(a, IntT) and isinstance(b, IntT):
         return True
-    return type(a) is type(b) and (not isinstance(a, EnumT) or a.name == b.name)
+    if isinstance(a, EnumT) and isinstance(b, EnumT):
+        return type(a) is type(b) and a.name == b.name
+    return type(a) is type(b)
 
 
 # ---------------------------------------------------------------- expressions
@@ -234,6 +236,3 @@ class Machine:
 
     def event(self, name: str) -> Event:
         return next(e for e in self.events if e.name == name)
-
-    def const_value(self, name: str) -> int:
-        return next(value for n, value, _, _ in self.consts if n == name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
@@ -52,7 +53,7 @@ def _syntax_error(error: UnexpectedInput, text: str, path: str) -> SpecError:
         line, column = len(lines), len(lines[-1]) + 1
         message = f"unexpected end of file; expected {_expected(error.expected)}"
     elif isinstance(error, UnexpectedCharacters):
-        message = f"unexpected character {text[error.pos_in_stream]!r}"
+        message = f"unexpected character {error.char!r}"
         if error.allowed:
             message += f"; expected {_expected(error.allowed)}"
     elif isinstance(error, UnexpectedToken):
@@ -69,7 +70,7 @@ def _syntax_error(error: UnexpectedInput, text: str, path: str) -> SpecError:
     return SpecError(message, SourceSpan(path, line, column), _line(text, line))
 
 
-def _expected(terminals: set[str] | frozenset[str]) -> str:
+def _expected(terminals: Iterable[str]) -> str:
     names = sorted({_terminal_name(t) for t in terminals if not t.startswith("$")})
     if len(names) > 8:
         names = [*names[:8], "..."]

@@ -12,6 +12,7 @@ from codegen import ir
 from codegen.checker import load_specs
 from codegen.emit.contracts import emit_contracts
 from codegen.emit.docs import emit_docs, emit_docs_index
+from codegen.emit.enums import emit_enums
 from codegen.emit.hypothesis import emit_hypothesis
 from codegen.emit.kernel import emit_kernel
 from codegen.emit.model import emit_model
@@ -58,6 +59,7 @@ def generate(project: Project, machines: list[ir.Machine] | None = None) -> dict
         for kind, emit in _PYTHON_EMITTERS:
             files[GENERATED_PACKAGE / f"{machine.name}_{kind}.py"] = emit(machine)
         files[SPEC_DOCS / f"{machine.name}.md"] = emit_docs(machine)
+    files[GENERATED_PACKAGE / "enums.py"] = emit_enums(machines)
     files[GENERATED_PACKAGE / "__init__.py"] = _package_init(machines)
     files[SPEC_DOCS / "index.md"] = emit_docs_index(machines)
     python = {path: text for path, text in files.items() if path.suffix == ".py"}

@@ -20,9 +20,11 @@ STEP_INVARIANTS = contracts.STEP_INVARIANTS
 REACHABLE = contracts.REACHABLE
 
 # The checker's bounded domain of every variable (the spec's `check` values).
+DOMAIN_CLEAN = (False, True)
+DOMAIN_WAIVED = (False, True)
 DOMAINS = {
-    "clean": (False, True),
-    "waived": (False, True),
+    "clean": DOMAIN_CLEAN,
+    "waived": DOMAIN_WAIVED,
 }
 
 
@@ -33,7 +35,7 @@ def init_states() -> list[State]:
 
 def domain_states() -> Iterator[State]:
     """Every state within the checker's bounds that satisfies the invariants."""
-    for values in itertools.product(range(kernel.NUM_STATES), DOMAINS["clean"], DOMAINS["waived"]):
+    for values in itertools.product(range(kernel.NUM_STATES), DOMAIN_CLEAN, DOMAIN_WAIVED):
         s = State(*values)
         if contracts.invariants_hold(s):
             yield s

@@ -20,23 +20,27 @@ STEP_INVARIANTS = contracts.STEP_INVARIANTS
 REACHABLE = contracts.REACHABLE
 
 # The checker's bounded domain of every variable (the spec's `check` values).
+DOMAIN_QTY = range(1, 6)
+DOMAIN_CUM = range(0, 6)
+DOMAIN_PENDING = range(0, 3)
+DOMAIN_REQUESTED_QTY = range(0, 6)
 DOMAINS = {
-    "qty": range(1, 6),
-    "cum": range(0, 6),
-    "pending": range(0, 3),
-    "requested_qty": range(0, 6),
+    "qty": DOMAIN_QTY,
+    "cum": DOMAIN_CUM,
+    "pending": DOMAIN_PENDING,
+    "requested_qty": DOMAIN_REQUESTED_QTY,
 }
 
 
 def init_states() -> list[State]:
     """Every initial state within the checker's bounds."""
-    return [kernel.initial(qty) for (qty,) in itertools.product(DOMAINS["qty"])]
+    return [kernel.initial(qty) for (qty,) in itertools.product(DOMAIN_QTY)]
 
 
 def domain_states() -> Iterator[State]:
     """Every state within the checker's bounds that satisfies the invariants."""
     for values in itertools.product(
-        range(kernel.NUM_STATES), DOMAINS["qty"], DOMAINS["cum"], DOMAINS["pending"], DOMAINS["requested_qty"]
+        range(kernel.NUM_STATES), DOMAIN_QTY, DOMAIN_CUM, DOMAIN_PENDING, DOMAIN_REQUESTED_QTY
     ):
         s = State(*values)
         if contracts.invariants_hold(s):

@@ -20,9 +20,11 @@ STEP_INVARIANTS = contracts.STEP_INVARIANTS
 REACHABLE = contracts.REACHABLE
 
 # The checker's bounded domain of every variable (the spec's `check` values).
+DOMAIN_AHEAD = range(0, 4)
+DOMAIN_LEVEL = range(0, 4)
 DOMAINS = {
-    "ahead": range(0, 4),
-    "level": range(0, 4),
+    "ahead": DOMAIN_AHEAD,
+    "level": DOMAIN_LEVEL,
 }
 
 
@@ -33,7 +35,7 @@ def init_states() -> list[State]:
 
 def domain_states() -> Iterator[State]:
     """Every state within the checker's bounds that satisfies the invariants."""
-    for values in itertools.product(range(kernel.NUM_STATES), DOMAINS["ahead"], DOMAINS["level"]):
+    for values in itertools.product(range(kernel.NUM_STATES), DOMAIN_AHEAD, DOMAIN_LEVEL):
         s = State(*values)
         if contracts.invariants_hold(s):
             yield s

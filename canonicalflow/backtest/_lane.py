@@ -1,12 +1,11 @@
 """Our side of the columnar lane: market data folded into State a batch at a time.
 
 While nothing of ours works at the venue or waits to go (no open order, no queued command, no
-timer), a level set, trade or top of book changes nothing but the market domain and the books as
-received. Runs of them are then folded at once: the Core column by column
-(`canonicalflow.state.apply_market_columns`, the same State and digest as one event at a time),
-the books as received level by level, the journal as the batch itself. Everything else in the
-run (snapshot rows, other kinds) goes through the sequencer one event at a time, as does every row
-when the lane is short.
+timer), a level set, trade or top of book changes nothing but the market domain. Runs of them are
+then folded at once: into the Core column by column (`Core.apply_columns`, the same State and
+digest as `Core.apply` one event at a time, its books level by level), into the journal as the
+batch itself. Every row the Core cannot fold that way (`Core.foldable`: other kinds, refused rows)
+goes through the sequencer one event at a time, as does every row when the lane is short.
 
 A strategy asked about market events is still asked about every one, in order, with the same
 values: each row read in place (`canonicalflow.events.EventRow`), not built into an Event. Its
@@ -23,18 +22,17 @@ import numpy as np
 import pyarrow as pa
 
 from canonicalflow.backtest._recorder import Recorder
-from canonicalflow.book import levels_by_instrument
+from canonicalflow.book import runs
 from canonicalflow.events import EVENT_SCHEMA, Event, EventRows, Flag, LazyEvents
 from canonicalflow.runtime import Sequencer
-from canonicalflow.state import Core, apply_market_columns, foldable_runs
-from canonicalflow.strategy import OwnOrders, StrategyDriver, View
-from canonicalflow.venue import QueueTracker
+from canonicalflow.state import Core
+from canonicalflow.strategy import StrategyDriver, View
 
 __all__ = ["MarketLane"]
 
 _BAD_RECEIVE = int(Flag.BAD_RECEIVE_TS)
 _SHORT = 16  # fewer rows than this are applied one by one: cheaper than array set-up
-_COLUMNS = (
+_COLUMNS = (  # what `Core.foldable` and `Core.apply_columns` read
     "kind",
     "flags",
     "ts_receive",
@@ -50,22 +48,20 @@ _COLUMNS = (
 
 
 class MarketLane:
-    """Implements `canonicalflow.venue.OurLane` for a backtest session."""
+    """Implements `canonicalflow.backtest._loop.OurLane` for a backtest session."""
 
     def __init__(
         self,
         core: Core,
         sequencer: Sequencer,
         recorder: Recorder,
-        tracker: QueueTracker,
-        orders: OwnOrders,
         driver: StrategyDriver,
         view: View,
         checkpoint_every: int = 0,
     ) -> None:
         self._checkpoint_every = checkpoint_every  # the sequencer checkpoints after these positions
         self._core, self._sequencer, self._recorder = core, sequencer, recorder
-        self._tracker, self._orders, self._driver, self._view = tracker, orders, driver, view
+        self._driver, self._view = driver, view
         self._batch: pa.RecordBatch | None = None
         self._columns: dict[str, np.ndarray] = {}
         self._events: LazyEvents | None = None  # the batch's rows as Events, for the sequencer
@@ -73,14 +69,15 @@ class MarketLane:
         self._applied = 0  # rows of the batch in State
 
     def quiet(self) -> bool:
-        core = self._core
-        return not self._orders.open and not core.requests and self._tracker.quiet()
+        return self._core.idle()
 
-    def feed_rows(self, batch: pa.RecordBatch, due: int | None = None) -> int:
+    def feed_rows(self, batch: pa.RecordBatch, due: int | None = None) -> tuple[int, bool]:
+        """Rows in stream order until one's decision acts, a checkpoint falls due, or the batch
+        ends: (rows fed, whether the strategy acted)."""
         if due is not None:  # the timer wakes us before the first row received at or after `due`
             batch = batch.slice(0, _before_due(batch, due))
             if not batch.num_rows:
-                return 0
+                return 0, False
         base = self._core.position + 1  # rows take the next positions, one each, while we stay here
         positions = pa.array(np.arange(base, base + batch.num_rows, dtype=np.int64))
         self._batch = batch.set_column(0, EVENT_SCHEMA.field("position"), positions)
@@ -92,19 +89,20 @@ class MarketLane:
         self._event_rows = EventRows(self._batch)
         checkpoint = self._checkpoint_row(base, batch.num_rows)
         folding = batch.num_rows if checkpoint is None else checkpoint
-        kinds, flags = self._columns["kind"][:folding], self._columns["flags"][:folding]
-        for start, end, foldable in foldable_runs(kinds, flags):
-            done = self._run(start, end) if foldable else self._one_by_one(start, end)
+        foldable = self._core.foldable({name: column[:folding] for name, column in self._columns.items()})
+        for start, end, fold in runs(foldable):
+            done = self._run(start, end) if fold else self._one_by_one(start, end)
             if done is not None:
                 return done
         if checkpoint is None:
-            return batch.num_rows
-        self._one_by_one(checkpoint, checkpoint + 1)  # the sequencer takes the checkpoint after it
-        return checkpoint + 1  # the CHECKPOINT took a position: the next rows' are no longer known
+            return batch.num_rows, False
+        done = self._one_by_one(checkpoint, checkpoint + 1)  # the sequencer takes the checkpoint after it
+        return done if done is not None else (checkpoint + 1, False)  # the CHECKPOINT took a position
 
     def _checkpoint_row(self, base: int, rows: int) -> int | None:
         """The row at whose position a checkpoint is due (`run.checkpoint_every`), if one of `rows`
-        rows numbered from position `base` is; that row goes through the sequencer, which takes it."""
+        rows numbered from position `base` is; that row goes through the sequencer, which takes it.
+        Twin: `Sequencer._apply` (a checkpoint after each multiple of `checkpoint_every`)."""
         every = self._checkpoint_every
         if not every:
             return None
@@ -112,16 +110,19 @@ class MarketLane:
         return row if row < rows else None
 
     # ------------------------------------------------------------------ runs
-    def _one_by_one(self, start: int, end: int) -> int | None:
-        """Rows the Core cannot fold in bulk, through the sequencer; stop once anything else is recorded."""
+    def _one_by_one(self, start: int, end: int) -> tuple[int, bool] | None:
+        """Rows the Core cannot fold in bulk, through the sequencer; stop once anything else is
+        recorded (a decision, a checkpoint): the next rows' positions are no longer known."""
         for row in range(start, end):
+            decisions = self._sequencer.decisions
             self._sequencer.feed(self._event(row))
             self._applied = row + 1
-            if self._core.position != self._columns["position"][row] or not self.quiet():
-                return row + 1  # a decision took positions: the next rows' are no longer known
+            acted = self._sequencer.decisions > decisions
+            if acted or self._core.position != self._columns["position"][row] or not self.quiet():
+                return row + 1, acted
         return None
 
-    def _run(self, start: int, end: int) -> int | None:
+    def _run(self, start: int, end: int) -> tuple[int, bool] | None:
         """A run of foldable rows, cut after each row where an equity sample falls due."""
         if not self._driver.started:  # `on_start` is called on the first market event
             if (done := self._one_by_one(start, start + 1)) is not None:
@@ -131,7 +132,7 @@ class MarketLane:
         while start < end:
             stop = self._sample_cut(start, end, latest[start - first :])
             if self._driver.asks_market and (acted := self._decide(start, stop)) is not None:
-                return acted
+                return acted, True
             self._apply(self._applied, stop)
             start = stop
         return None
@@ -184,9 +185,7 @@ class MarketLane:
             return
         columns = {name: column[start:end] for name, column in self._columns.items()}
         digest_before = self._core.digest
-        sealed = apply_market_columns(self._core, columns)
-        for levels in levels_by_instrument(columns):
-            self._tracker.fold_levels(*levels)
+        sealed = self._core.apply_columns(columns)
         assert self._batch is not None
         self._recorder.record_market_batch(self._batch.slice(start, end - start), digest_before, sealed)
         self._recorder.sample_if_due()  # runs end on the row that makes a sample due
@@ -199,7 +198,8 @@ class MarketLane:
 
 def _before_due(batch: pa.RecordBatch, due: int) -> int:
     """How many rows come before the timer's wake-up at `due`: the sequencer records it before the
-    first row received at or after it (a row whose receive time is known to be bad moves no clock)."""
+    first row received at or after it (a row whose receive time is known to be bad moves no clock).
+    Twin: `Sequencer.feed` (a WAKEUP recorded before the input that reaches its due time)."""
     received = batch.column("ts_receive").to_numpy()
     moves_clock = batch.column("flags").to_numpy() & _BAD_RECEIVE == 0
     after = np.flatnonzero(moves_clock & (received >= due))

@@ -1,8 +1,8 @@
 """What a run keeps besides State: the journal, and the rows of the fills, equity and queue tables.
 
-It hears every recorded event right after the Core applied it, feeds the projections the
-strategy reads (queue places, our orders), appends the event to the journal, and samples equity
-and queue places on a fixed grid of event time. Digests go to `digests` when asked, one per
+It hears every recorded event right after the Core applied it, feeds the order log (the orders
+table), appends the event to the journal, and samples equity and queue places from State on a
+fixed grid of event time. Digests go to `digests` when asked, one per
 position, for the determinism check.
 """
 
@@ -14,12 +14,12 @@ from fractions import Fraction
 
 import pyarrow as pa
 
+from canonicalflow.backtest._order_log import OrderLog
 from canonicalflow.events import Event, EventKind, to_record_batch
 from canonicalflow.journal import JournalWriter
+from canonicalflow.portfolio import Money
 from canonicalflow.risk import RiskEngine
-from canonicalflow.state import Core
-from canonicalflow.strategy import Money, OwnOrders, View
-from canonicalflow.venue import QueueTracker
+from canonicalflow.state import Core, Reader
 
 __all__ = ["Recorder"]
 
@@ -33,15 +33,14 @@ class Recorder:
     def __init__(
         self,
         core: Core,
-        tracker: QueueTracker,
-        orders: OwnOrders,
-        view: View,
+        orders: OrderLog,
+        view: Reader,
         risk: RiskEngine,
         sample_ns: int,
         journal: JournalWriter | None = None,
         digests: Callable[[int, bytes], None] | None = None,
     ) -> None:
-        self._core, self._tracker, self._orders, self._view, self._risk = core, tracker, orders, view, risk
+        self._core, self._orders, self._view, self._risk = core, orders, view, risk
         self._sample_ns = sample_ns
         self._next_sample = 0
         self._journal, self._digests = journal, digests
@@ -51,16 +50,16 @@ class Recorder:
         self.recorded = 0
         self.market_events = 0
         self.folded = 0  # market events recorded a batch at a time
-        self.fills: list[tuple] = []
-        self.equity: list[tuple] = []
-        self.queue: list[tuple] = []
+        self.fills: list[tuple[object, ...]] = []
+        self.equity: list[tuple[object, ...]] = []
+        self.queue: list[tuple[object, ...]] = []
         self._symbol = {i: view.instrument(i).symbol for i in view.instruments}
         self._fills_seen: dict[int, int] = {}  # instrument -> fills its position had counted
         self._last_sample = -1
 
     def record(self, ev: Event) -> None:
+        """One event, right after the Core applied it. Twin: `Recorder.record_market_batch`."""
         core = self._core
-        self._tracker.apply(ev)
         self._orders.apply(ev)
         self.recorded += 1
         if ev.kind < 20:
@@ -72,7 +71,10 @@ class Recorder:
         if self._digests is not None:
             self._digests(ev.position, core.digest)
         if ev.kind in _MOVES_POSITION:  # a bust lowers the count, so the next fill counts again
-            before, self._fills_seen = self._fills_seen, {i: p.fills for i, p in core.positions.items()}
+            before, self._fills_seen = (
+                self._fills_seen,
+                {i: h.fills for i, h in core.portfolio.holdings.items()},
+            )
             if ev.kind == _FILL and self._fills_seen.get(ev.instrument, 0) > before.get(ev.instrument, 0):
                 self._fill(ev)  # the Core took it: not a refused duplicate or overfill
         self.sample_if_due()
@@ -82,7 +84,8 @@ class Recorder:
     ) -> None:
         """Market events the Core folded as one batch (`canonicalflow.backtest._lane`): recorded as
         `record` would record them one by one while none of our orders works (no fills, no places).
-        `sealed` lists the digest blocks the fold closed, as `apply_market_columns` returns them."""
+        `sealed` lists the digest blocks the fold closed, as `Core.apply_columns` returns them.
+        Twin: `Recorder.record`."""
         if self._journal is not None:
             self._hold_pending()
             self._batches.append(batch)
@@ -157,7 +160,7 @@ class Recorder:
                 ev.fee,
                 float(money.fees(i, ev.fee)),
                 math.nan if mid is None else float(money.price(i, mid)),
-                view.position(i),
+                view.inventory(i),
                 ahead if ev.liquidity == 1 else math.nan,
             )
         )
@@ -169,7 +172,7 @@ class Recorder:
         for i in view.instruments:
             book = view.book(i)
             bid, ask, mid = book.best_bid(), book.best_ask(), book.mid()
-            realized, unrealized, fees = money.pnl(i, view.portfolio(i), view.mark(i))
+            realized, unrealized, fees = money.pnl(i, view.holding(i), view.mark(i))
             pnl = None if unrealized is None else realized + unrealized - fees
             total = None if total is None or pnl is None else total + pnl
             self.equity.append(
@@ -180,7 +183,7 @@ class Recorder:
                     _price(money, i, bid),
                     _price(money, i, ask),
                     _price(money, i, mid),
-                    view.position(i),
+                    view.inventory(i),
                     float(realized),
                     _value(unrealized),
                     float(fees),

@@ -16,6 +16,7 @@ import html
 import io
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -44,7 +45,7 @@ FILL_COLUMNS = (
     "qty",
     "liquidity",
     "mid_value",
-    "position_after",
+    "inventory_after",
 )
 
 
@@ -75,7 +76,7 @@ class _Run:
     """The tables as NumPy columns, the instruments and their symbols, and the run's time origin."""
 
     def __init__(self, tables: dict[str, pa.Table]) -> None:
-        self.equity = _columns(tables["equity"], "ts", "instrument", "mid_value", "position")
+        self.equity = _columns(tables["equity"], "ts", "instrument", "mid_value", "inventory")
         self.fills = _columns(tables["fills"], *FILL_COLUMNS)
         self.queue = _columns(tables["queue"], "ts", "instrument", "side", "ahead")
         self.curve = pnl_curve(tables["equity"])
@@ -131,10 +132,10 @@ def _decimate(y: np.ndarray, limit: int = MAX_LINE_POINTS) -> np.ndarray:
     size = -(-n // ((limit - 2) // 2))
     rows = np.full(-(-n // size) * size, np.nan)
     rows[:n] = y
-    rows = rows.reshape(-1, size)
-    base = np.arange(len(rows)) * size
-    low = base + np.argmin(np.where(np.isnan(rows), np.inf, rows), axis=1)
-    high = base + np.argmax(np.where(np.isnan(rows), -np.inf, rows), axis=1)
+    buckets = rows.reshape(-1, size)
+    base = np.arange(len(buckets)) * size
+    low = base + np.argmin(np.where(np.isnan(buckets), np.inf, buckets), axis=1)
+    high = base + np.argmax(np.where(np.isnan(buckets), -np.inf, buckets), axis=1)
     return np.unique(np.concatenate([[0, n - 1], low, high]).clip(max=n - 1))
 
 
@@ -177,13 +178,13 @@ def _inventory_figure(run: _Run, instrument: int) -> str:
     symbol = run.symbol(instrument)
     fills = _rows_of(run.fills, instrument, "ts_receive")
     if len(fills["qty"]):
-        before = int(fills["position_after"][0] - fills["side"][0] * fills["qty"][0])
+        before = int(fills["inventory_after"][0] - fills["side"][0] * fills["qty"][0])
         ts = np.concatenate([[run.t0], fills["ts_receive"], [run.t_end]])
-        lots = np.concatenate([[before], fills["position_after"], fills["position_after"][-1:]])
-        source = "the position after each fill"
+        lots = np.concatenate([[before], fills["inventory_after"], fills["inventory_after"][-1:]])
+        source = "the inventory after each fill"
     else:
         equity = _rows_of(run.equity, instrument, "ts")
-        ts, lots, source = equity["ts"], equity["position"], "the position at each equity sample (no fills)"
+        ts, lots, source = equity["ts"], equity["inventory"], "the inventory at each equity sample (no fills)"
     if not len(ts):
         return _note(f"{symbol}: no positions recorded in this run.")
     keep = _decimate(lots.astype(np.float64))
@@ -233,7 +234,7 @@ def _spread_figure(run: _Run) -> str:
     labels = [f"maker ({maker.sum():,})", f"taker ({(~maker).sum():,})"]
     ax.hist(
         [captured[maker], captured[~maker]],
-        bins=edges,
+        bins=edges,  # type: ignore[arg-type]  # the stub wants Sequence[float]; hist takes an array of edges
         stacked=True,
         color=["tab:blue", "tab:orange"],
         label=labels,
@@ -330,7 +331,7 @@ def _count(v: int) -> str:
     return f"{v:,}"
 
 
-HEADLINE: list[tuple[str, str, Callable[[float], str]]] = [  # label, summary key (dotted), format
+HEADLINE: list[tuple[str, str, Callable[[Any], str]]] = [  # label, summary key (dotted), format
     ("PnL", "pnl", _money),
     ("realized", "realized", _money),
     ("unrealized", "unrealized", _money),
@@ -371,7 +372,7 @@ def _per_instrument(summary: dict) -> str:
     entries = summary.get("per_instrument") or []
     if not entries:
         return _note("No positions in this run.")
-    keys = ["symbol", "position", "pnl", "realized", "unrealized", "fees", "volume", "traded"]
+    keys = ["symbol", "inventory", "pnl", "realized", "unrealized", "fees", "volume", "traded"]
     head = "".join(f"<th>{key}</th>" for key in keys)
     body = "".join(
         "<tr>" + "".join(f"<td>{html.escape(_cell(entry.get(key)))}</td>" for key in keys) + "</tr>"

@@ -13,7 +13,8 @@ import tempfile
 from pathlib import Path
 
 from canonicalflow.backtest._config import load_config
-from canonicalflow.backtest._runner import BACKTEST_FILE, Session
+from canonicalflow.backtest._runner import BACKTEST_FILE
+from canonicalflow.backtest._session import Session
 from canonicalflow.events import Event, EventKind
 from canonicalflow.journal import JournalReader
 from canonicalflow.runtime import load_config as load_core_config

@@ -11,6 +11,7 @@ import json
 import math
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -20,7 +21,7 @@ __all__ = ["pnl_curve", "read_summary", "summarize", "write_summary"]
 NS_PER_YEAR = 365 * 86_400 * 1_000_000_000  # Sharpe is annualised on a 365-day year
 MAKER = 1
 
-META: dict[str, Callable[[object], object]] = {  # the run facts the tables do not hold, and their types
+META: dict[str, Callable[[Any], object]] = {  # the run facts the tables do not hold, and their types
     "name": str,
     "fingerprint": str,
     "market_events": int,
@@ -33,7 +34,7 @@ META: dict[str, Callable[[object], object]] = {  # the run facts the tables do n
 }
 
 
-def summarize(tables: Mapping[str, pa.Table], meta: Mapping[str, object]) -> dict[str, object]:
+def summarize(tables: Mapping[str, pa.Table], meta: Mapping[str, Any]) -> dict[str, object]:
     """The summary of one run: `meta`'s facts, copied, and the metrics of its tables (schemas in `_tables`).
 
     `sharpe` is the Sharpe ratio of the run's PnL increments between equity samples, mean / sample
@@ -79,7 +80,7 @@ def _positions(positions: pa.Table) -> dict[str, object]:
     per_instrument = [
         {
             "symbol": row["symbol"],
-            "position": row["position"],
+            "inventory": row["inventory"],
             "pnl": _finite(row["pnl_value"]),
             "realized": _finite(row["realized_value"]),
             "unrealized": _finite(row["unrealized_value"]),
@@ -122,7 +123,11 @@ def _drawdown(ts: pa.Array, pnl: pa.Array) -> dict[str, object]:
 
     It starts at the last sample at the peak's value before the trough, where the fall began.
     """
-    none = {"max_drawdown": None, "max_drawdown_start_ts": None, "max_drawdown_end_ts": None}
+    none: dict[str, object] = {
+        "max_drawdown": None,
+        "max_drawdown_start_ts": None,
+        "max_drawdown_end_ts": None,
+    }
     if len(pnl) == 0:
         return none
     peak = pc.cumulative_max(pnl)

@@ -51,7 +51,7 @@ FILLS = pa.schema(
         ("fee", pa.int64()),  # minimal currency units; a rebate is negative
         ("fee_value", pa.float64()),
         ("mid_value", pa.float64()),  # our book's mid when the fill reached us; NaN without both sides
-        ("position_after", pa.int64()),  # lots held after this fill
+        ("inventory_after", pa.int64()),  # lots held after this fill
         ("queue_ahead", pa.float64()),  # lots ahead when its order came to rest; NaN for a taker
     ]
 )
@@ -60,7 +60,7 @@ POSITIONS = pa.schema(
     [
         ("instrument", pa.int32()),
         ("symbol", pa.string()),
-        ("position", pa.int64()),  # lots, signed
+        ("inventory", pa.int64()),  # lots held, signed
         ("qty_value", pa.float64()),
         ("avg_price_value", pa.float64()),  # NaN when flat
         ("mark_value", pa.float64()),  # what it is valued at: the mid, else the last trade; NaN without
@@ -82,7 +82,7 @@ EQUITY = pa.schema(  # one row per instrument per sample; a run's PnL at `ts` is
         ("best_bid_value", pa.float64()),
         ("best_ask_value", pa.float64()),
         ("mid_value", pa.float64()),
-        ("position", pa.int64()),
+        ("inventory", pa.int64()),  # lots held, signed
         ("realized_value", pa.float64()),
         ("unrealized_value", pa.float64()),
         ("fees_value", pa.float64()),

@@ -8,7 +8,7 @@ import numpy as np
 
 from canonicalflow.events import EventKind
 
-__all__ = ["last_of_each", "levels_by_instrument"]
+__all__ = ["last_of_each", "levels_by_instrument", "runs"]
 
 _LEVEL_SET = int(EventKind.LEVEL_SET)
 _DENSE_SPAN = 4  # a dense key may span this many times the rows: a table of -1s costs less than a sort
@@ -84,3 +84,12 @@ def levels_by_instrument(
     for key in np.unique(instrument).tolist():
         mine = instrument == key
         yield key, side[mine], price[mine], qty[mine], flags[mine]
+
+
+def runs(mask: np.ndarray) -> list[tuple[int, int, bool]]:
+    """`mask` cut into runs of equal values: (start, end, value), in row order. What a bulk fold
+    takes at once (True) and what goes one event at a time (False)."""
+    if not len(mask):
+        return []
+    cuts = (np.flatnonzero(mask[1:] != mask[:-1]) + 1).tolist()
+    return [(s, e, bool(mask[s])) for s, e in zip([0, *cuts], [*cuts, len(mask)], strict=True)]

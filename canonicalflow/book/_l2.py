@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from sortedcontainers import SortedDict
 
@@ -29,9 +30,10 @@ class L2Book:
             levels[key] = qty
         else:
             levels.pop(key, None)
-        best = self._best.get(side, False)
-        if best is not False and (best is None or key <= best[0]):  # at or better than the best
-            self._best[side] = (key, qty) if qty and (best is None or key <= best[0]) else self._peek(side)
+        if side in self._best:
+            best = self._best[side]
+            if best is None or key <= best[0]:  # at or better than the best: the best moves
+                self._best[side] = (key, qty) if qty else self._peek(side)
         return None
 
     def clear(self) -> None:
@@ -39,10 +41,23 @@ class L2Book:
             levels.clear()
         self._best.clear()
 
+    def to_data(self) -> list[list[Any]]:
+        """[side, price, lots] per level, each side best first: what a snapshot holds."""
+        return [[side, price, qty] for side in (BID, ASK) for price, qty in self.levels(side)]
+
+    @classmethod
+    def from_data(cls, data: list[list[Any]]) -> L2Book:
+        """The book `to_data` gave."""
+        book = cls()
+        for side, price, qty in data:
+            book._sides[side][side * -price] = qty
+        return book
+
     def best(self, side: int) -> tuple[int, int, int] | None:
         """(price, lots, 0) at the best level of `side`; an L2 feed does not count orders."""
-        best = self._best.get(side, False)
-        if best is False:
+        if side in self._best:
+            best = self._best[side]
+        else:
             best = self._best[side] = self._peek(side)
         return None if best is None else (side * -best[0], best[1], 0)
 

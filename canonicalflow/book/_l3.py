@@ -13,6 +13,7 @@ caller records with its position (see `canonicalflow.book.replay`).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from sortedcontainers import SortedDict
 
@@ -50,7 +51,7 @@ class L3Book:
             return "duplicate_order_id"
         if qty <= 0 or side not in self._sides:
             return "bad_size" if qty <= 0 else "bad_side"
-        level = self._level(side, price, create=True)
+        level = self._level_at(side, price)
         level.orders[order_id] = qty
         level.qty += qty
         self.orders[order_id] = (side, price)
@@ -79,14 +80,6 @@ class L3Book:
         self._take(side, price, level, qty)
         return None
 
-    def delete(self, order_id: int, side: int = 0, price: int = 0, qty: int = 0) -> str | None:
-        """Remove an order whatever its size; an unknown one takes `qty` unattributed lots."""
-        where = self.orders.get(order_id)
-        if where is None:
-            return self._reduce_unattributed(side, price, qty) if qty > 0 else "unknown_order"
-        side, price = where
-        return self.reduce(order_id, self._sides[side][side * -price].orders[order_id])
-
     def modify(self, order_id: int, side: int, price: int, qty: int) -> str | None:
         """Change an order's price or size. It keeps its place only if the price stays and the size does not grow."""
         where = self.orders.get(order_id)
@@ -108,7 +101,7 @@ class L3Book:
         """A price-level snapshot says `qty` lots rest at `price`: the part no known order explains is unattributed."""
         if qty < 0 or side not in self._sides:
             return "bad_size" if qty < 0 else "bad_side"
-        level = self._level(side, price, create=qty > 0)
+        level = self._level_at(side, price) if qty > 0 else self.level(side, price)
         if level is None:
             return None
         attributed = level.qty - level.unattributed
@@ -130,6 +123,28 @@ class L3Book:
         for levels in self._sides.values():
             levels.clear()
         self.orders.clear()
+
+    def to_data(self) -> list[list[Any]]:
+        """[side, price, unattributed lots, [[order id, lots], ...] in queue order] per level, each
+        side best first: what a snapshot holds."""
+        return [
+            [side, side * -key, level.unattributed, [[oid, lots] for oid, lots in level.orders.items()]]
+            for side in (BID, ASK)
+            for key, level in self._sides[side].items()
+        ]
+
+    @classmethod
+    def from_data(cls, data: list[list[Any]]) -> L3Book:
+        """The book `to_data` gave, every queue in its order."""
+        book = cls()
+        for side, price, unattributed, orders in data:
+            level = book._sides[side][side * -price] = Level()
+            level.unattributed = level.qty = unattributed
+            for oid, lots in orders:
+                level.orders[oid] = lots
+                level.qty += lots
+                book.orders[oid] = (side, price)
+        return book
 
     # ------------------------------------------------------------ projections
     def best(self, side: int) -> tuple[int, int, int] | None:
@@ -160,6 +175,11 @@ class L3Book:
     def level(self, side: int, price: int) -> Level | None:
         return self._sides[side].get(side * -price)
 
+    def lots(self, order_id: int) -> int:
+        """Lots `order_id` still rests with; 0 for an order the book does not hold."""
+        where = self.orders.get(order_id)
+        return self._sides[where[0]][where[0] * -where[1]].orders[order_id] if where else 0
+
     def queue_ahead(self, order_id: int) -> int:
         """Lots ahead of `order_id` in its level's queue (unattributed lots rest ahead of every known order)."""
         side, price = self.orders[order_id]
@@ -176,11 +196,12 @@ class L3Book:
         return bid is not None and ask is not None and bid[0] >= ask[0]
 
     # --------------------------------------------------------------- helpers
-    def _level(self, side: int, price: int, create: bool) -> Level | None:
+    def _level_at(self, side: int, price: int) -> Level:
+        """The level at (side, price), made empty if there is none."""
         levels = self._sides[side]
         key = side * -price
-        level = levels.get(key)
-        if level is None and create:
+        level: Level | None = levels.get(key)
+        if level is None:
             level = levels[key] = Level()
         return level
 

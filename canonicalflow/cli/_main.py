@@ -8,7 +8,22 @@ from canonicalflow.cli._backtest import backtest, demo, report
 from canonicalflow.cli._data import data
 from canonicalflow.cli._journal import journal
 from canonicalflow.cli._replay import replay, synth, verify_determinism
-from canonicalflow.cli._spec import spec
+
+_SPEC_TOOLCHAIN = frozenset(("lark", "transitions", "hypothesis", "crosshair", "ruff"))
+
+try:
+    from canonicalflow.cli._spec import spec
+except ModuleNotFoundError as missing:  # the spec toolchain is an extra: a run needs none of it
+    if (missing.name or "").partition(".")[0] not in _SPEC_TOOLCHAIN:
+        raise
+    absent = missing.name
+
+    @click.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+    def spec() -> None:
+        """Parse, generate and verify the machines (needs the `spec` extra)."""
+        raise click.ClickException(
+            f"the spec toolchain is not installed ({absent} is missing): pip install 'canonicalflow[spec]'"
+        )
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import click
 
+from canonicalflow.backtest import BACKTEST_FILE, rerun_decisions
 from canonicalflow.backtest import load_config as load_backtest
-from canonicalflow.backtest._rerun import rerun_decisions
-from canonicalflow.backtest._runner import BACKTEST_FILE
 from canonicalflow.cli._errors import fail
 from canonicalflow.errors import CanonicalFlowError
 from canonicalflow.events import to_record_batch

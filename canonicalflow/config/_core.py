@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-__all__ = ["CoreConfig", "Instrument", "RateLimit"]
+from canonicalflow.errors import ConfigError
+from canonicalflow.queue import QUEUE_MODELS, ConservativeQueue, QueueModel, queue_model
+
+__all__ = ["BookModel", "CoreConfig", "Instrument", "RateLimit"]
 
 
 class _Strict(BaseModel):
@@ -44,12 +48,54 @@ class RateLimit(_Strict):
     instrument: int | None = None
 
 
+class BookModel(_Strict):
+    """What book the market data builds, and how the queue places of our resting orders move on it.
+
+    The Core keeps its books and its queue estimate by these rules on the stream as we receive
+    it; the simulated venue keeps its own by the same rules on the venue's clock (`VenueConfig`
+    extends this), so a backtest's estimate runs exactly the venue's rules.
+    """
+
+    book: Literal["l2", "l3"] = Field(
+        default="l2",
+        description="l2: price levels, modelled queues; l3: order-level data (level sets too), exact FIFO",
+    )
+    fills: Literal["partial", "whole"] = Field(
+        default="partial",
+        description=(
+            "partial: takers walk the displayed depth and resting orders fill by the trade's excess; "
+            "whole: every fill is the order's whole quantity, as hftbacktest's NoPartialFillExchange"
+        ),
+    )
+    queue_model: str = Field(
+        default="conservative",
+        description=f"L2 only: one of {', '.join(QUEUE_MODELS)}, or your own as 'package.module:Class'",
+    )
+    queue_exponent: float = Field(default=3.0, gt=0, description="n of the power models")
+
+    @field_validator("queue_model")
+    @classmethod
+    def _known_model(cls, value: str) -> str:
+        queue_model(value)  # raises ConfigError, naming the choices, for an unknown or unloadable model
+        return value
+
+    def build_queue_model(self) -> QueueModel:
+        """The model that moves places: the configured one on L2 data; on L3 data places are exact,
+        and lots a level snapshot left unattributed leave from the back (the conservative model)."""
+        if self.book == "l3":
+            return ConservativeQueue()
+        return queue_model(self.queue_model, self.queue_exponent)
+
+
 class CoreConfig(_Strict):
     """Everything besides the event stream that State depends on."""
 
     version: str = Field(min_length=1)
     instruments: tuple[Instrument, ...] = Field(min_length=1)
     rate_limits: tuple[RateLimit, ...] = ()
+    market: BookModel = Field(
+        default=BookModel(), description="the books and queue estimate the Core keeps per instrument"
+    )
     timer_ns: int = Field(
         default=0,
         ge=0,
@@ -94,4 +140,4 @@ class CoreConfig(_Strict):
         for instrument in self.instruments:
             if instrument.id == instrument_id:
                 return instrument
-        raise KeyError(f"instrument {instrument_id} is not in configuration {self.version}")
+        raise ConfigError(f"instruments: id {instrument_id} is not in configuration {self.version}")

@@ -5,9 +5,10 @@ from canonicalflow.data._formats import FORMATS
 from canonicalflow.data._ingest import IngestRequest, IngestResult, ingest
 from canonicalflow.data._manifest import Manifest, SourceFile
 from canonicalflow.data._quality import QualityGate, QualityReport
-from canonicalflow.data._store import Store
+from canonicalflow.data._store import DATA_FILE, Store
 
 __all__ = [
+    "DATA_FILE",
     "FORMATS",
     "IngestRequest",
     "IngestResult",

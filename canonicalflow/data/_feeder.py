@@ -19,6 +19,7 @@ from enum import Enum
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -49,7 +50,7 @@ def _keyed(path: Path, rank: int, time_field: int, batch_rows: int) -> Iterator[
 def feed(
     paths: Iterable[Path], order: MergeOrder = MergeOrder.RECEIVE_TIME, *, batch_rows: int = 65_536
 ) -> Iterator[Event]:
-    """The events of every dataset file in `paths`, merged, with positions 1..n."""
+    """The events of every dataset file in `paths`, merged, with positions 1..n. Twin: `feed_batches`."""
     time_field = 3 if order is MergeOrder.RECEIVE_TIME else 2  # Event.ts_receive / Event.ts_exchange
     sources = [_keyed(Path(path), rank, time_field, batch_rows) for rank, path in enumerate(paths)]
     for position, (_, _, _, ev) in enumerate(heapq.merge(*sources), 1):
@@ -65,6 +66,8 @@ def feed_batches(
     file's rank, their own position). Rows whose key is at or below the last buffered key of every
     file that still has rows to read can go: nothing read later comes before them. Those are
     ordered by key and go out as one batch.
+
+    Twin: `feed`.
     """
     paths = [Path(path) for path in paths]
     if len(paths) == 1:  # nothing to merge: the file's own order
@@ -113,8 +116,8 @@ class _Source:
         self._clock = -(1 << 63)
         self.done = False  # every batch of the file is read
         self.rows = pa.table({})  # read, not yet merged
-        self._time = np.zeros(0, np.int64)  # their running-maximum times
-        self.taken_time = np.zeros(0, np.int64)
+        self._time: npt.NDArray[np.int64] = np.zeros(0, np.int64)  # their running-maximum times
+        self.taken_time: npt.NDArray[np.int64] = np.zeros(0, np.int64)
 
     def fill(self) -> None:
         """Read until rows wait, or the file ends."""

@@ -147,7 +147,7 @@ class QualityGate:
             self._check_trade(book, ev)
         if self._level == 2 and ev.kind in _ORDER_EVENTS:
             return  # an order-level event in a price-level dataset says nothing about levels
-        code = apply_l3(book, ev) if self._level == 3 else apply_l2(book, ev)
+        code = apply_l3(book, ev) if isinstance(book, L3Book) else apply_l2(book, ev)
         if code:
             finding = BookFinding(ev.position, ev.instrument, code, ev.order_id)
             self._find(
@@ -155,7 +155,8 @@ class QualityGate:
             )
         if ev.flags & _LAST_IN_PACKET and book.crossed():
             bid, ask = book.best(BID), book.best(ASK)
-            self._find("crossed_book", ev.position, f"bid {bid[0]} >= ask {ask[0]}")
+            if bid is not None and ask is not None:  # always so in a crossed book
+                self._find("crossed_book", ev.position, f"bid {bid[0]} >= ask {ask[0]}")
 
     def _check_trade(self, book: L3Book | L2Book, ev: Event) -> None:
         bid, ask = book.best(BID), book.best(ASK)

@@ -9,6 +9,7 @@ from canonicalflow.events._arrow import (
     to_record_batch,
 )
 from canonicalflow.events._boundary import parse_event
+from canonicalflow.events._intent import Command, Intent
 from canonicalflow.events._kinds import (
     COMMON_FIELDS,
     FIELDS,
@@ -19,8 +20,9 @@ from canonicalflow.events._kinds import (
     TimeInForce,
     category_of,
 )
+from canonicalflow.events._like import EventLike
 from canonicalflow.events._record import FIELD_DOCS, Event
-from canonicalflow.events._row import EventLike, EventRow, EventRows
+from canonicalflow.events._row import EventRow, EventRows
 
 __all__ = [
     "COMMON_FIELDS",
@@ -28,12 +30,14 @@ __all__ = [
     "FIELDS",
     "FIELD_DOCS",
     "Category",
+    "Command",
     "Event",
     "EventKind",
     "EventLike",
     "EventRow",
     "EventRows",
     "Flag",
+    "Intent",
     "LazyEvents",
     "OrderType",
     "TimeInForce",

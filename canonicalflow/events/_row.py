@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from canonicalflow.events._record import Event
 
-__all__ = ["EventLike", "EventRow", "EventRows"]
+__all__ = ["EventRow", "EventRows"]
 
 
 class _Columns(dict[str, list[int]]):
@@ -119,6 +119,3 @@ class EventRows:
 
     def __len__(self) -> int:
         return self._columns.batch.num_rows
-
-
-EventLike = Event | EventRow  # what a hook is handed: the tuple, or a row of a batch read in place

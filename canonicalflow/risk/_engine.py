@@ -14,29 +14,29 @@ from __future__ import annotations
 
 from collections import deque
 from fractions import Fraction
+from typing import NamedTuple
 
-from canonicalflow._generated import execution_control_kernel as ec
-from canonicalflow.events import OrderType, TimeInForce
+from canonicalflow.events import Command, Intent, OrderType, TimeInForce
+from canonicalflow.portfolio import round_price
 from canonicalflow.risk._config import RiskConfig
+from canonicalflow.risk._inputs import Quotes, RiskInputs
 from canonicalflow.risk._reasons import RiskReason
-from canonicalflow.runtime import Intent
-from canonicalflow.state import Core
-from canonicalflow.strategy import OwnOrder, View
-from canonicalflow.strategy._view import round_price
+from canonicalflow.state import OwnOrder
 
 __all__ = ["RiskEngine"]
 
 R = RiskReason
-# Intent.command codes are execution control's queue slots (the spec's Slot enum)
-_NEW, _REPLACE, _CANCEL = ec.SLOT_NEW, ec.SLOT_REPLACE, ec.SLOT_CANCEL
+_NEW, _REPLACE, _CANCEL = Command.NEW, Command.REPLACE, Command.CANCEL
 _MARKET_TIFS = frozenset((TimeInForce.GTC, TimeInForce.IOC, TimeInForce.FOK))
+_TIFS = frozenset(int(tif) for tif in TimeInForce)
 
 
 class RiskEngine:
-    """A `RiskCheck` for the sequencer: `engine(core, intent) -> (reason, normalised intent)`."""
+    """A `RiskCheck` for the sequencer: `engine(intent) -> (reason, normalised intent)`, decided on
+    `inputs` (State, through `canonicalflow.state.Reader`)."""
 
-    def __init__(self, config: RiskConfig, view: View) -> None:
-        self.config, self.view = config, view
+    def __init__(self, config: RiskConfig, inputs: RiskInputs) -> None:
+        self.config, self.view = config, inputs
         self._limit = {
             name: Fraction(value) if value is not None else None
             for name, value in (
@@ -57,9 +57,9 @@ class RiskEngine:
         )  # (ts, pnl), pnl decreasing: the window's max first
         self.decided: dict[RiskReason, int] = {}  # how often each reason was given
 
-    def __call__(self, core: Core, intent: Intent) -> tuple[int, Intent]:
+    def __call__(self, intent: Intent) -> tuple[int, Intent]:
         try:
-            reason, intent = self._check(core, intent)
+            reason, intent = self._check(intent)
         except Exception:  # a gate that cannot decide denies
             reason = R.RISK_ERROR
         self.decided[reason] = self.decided.get(reason, 0) + 1
@@ -77,7 +77,7 @@ class RiskEngine:
             highs.popleft()
 
     # ------------------------------------------------------------------ gates
-    def _check(self, core: Core, intent: Intent) -> tuple[RiskReason, Intent]:
+    def _check(self, intent: Intent) -> tuple[RiskReason, Intent]:
         view, config = self.view, self.config
         if intent.command not in (_NEW, _REPLACE, _CANCEL):
             return R.INVALID_COMMAND, intent
@@ -85,13 +85,14 @@ class RiskEngine:
             return R.INVALID_INSTRUMENT, intent
         if intent.command == _CANCEL:
             return R.ALLOWED, intent
-        if not config.trading_enabled or not core.control.trading_enabled:
+        control = view.control
+        if not config.trading_enabled or not control.trading_enabled:
             return R.TRADING_DISABLED, intent
-        if core.control.kill_switch:
+        if control.kill_switch:
             return R.KILL_SWITCH, intent
-        if (reason := self._losses(core.now)) is not R.ALLOWED:
+        if (reason := self._losses(view.now)) is not R.ALLOWED:
             return reason, intent
-        if (reason := self._parameters(core, intent)) is not R.ALLOWED:
+        if (reason := self._parameters(intent)) is not R.ALLOWED:
             return reason, intent
         reason, intent = self._normalised(intent)
         if reason is not R.ALLOWED:
@@ -108,13 +109,14 @@ class RiskEngine:
         self.observe(now, pnl)
         if limit["max_loss"] is not None and pnl <= -limit["max_loss"]:
             return R.MAX_LOSS
-        if limit["max_drawdown"] is not None and self.peak - pnl >= limit["max_drawdown"]:
+        peak = self.peak if self.peak is not None else pnl  # `observe` has just set it
+        if limit["max_drawdown"] is not None and peak - pnl >= limit["max_drawdown"]:
             return R.MAX_DRAWDOWN
         if limit["rolling_loss"] is not None and self._highs[0][1] - pnl >= limit["rolling_loss"]:
             return R.ROLLING_LOSS
         return R.ALLOWED
 
-    def _parameters(self, core: Core, intent: Intent) -> RiskReason:
+    def _parameters(self, intent: Intent) -> RiskReason:
         if intent.command == _REPLACE and self.view.order(intent.client_order_id) is None:
             return R.UNKNOWN_ORDER
         if intent.side not in (1, -1):
@@ -126,11 +128,11 @@ class RiskEngine:
             return R.MAX_ORDER_QTY  # a REPLACE's size includes what has filled: the limit is on what is left
         if intent.order_type not in (OrderType.LIMIT, OrderType.MARKET):
             return R.INVALID_ORDER_TYPE
-        if intent.tif not in iter(TimeInForce):
+        if intent.tif not in _TIFS:
             return R.INVALID_TIME_IN_FORCE
         if intent.order_type == OrderType.MARKET and intent.tif not in _MARKET_TIFS:
             return R.INVALID_TIME_IN_FORCE
-        if intent.tif == TimeInForce.GTD and intent.expire_ts <= core.now:
+        if intent.tif == TimeInForce.GTD and intent.expire_ts <= self.view.now:
             return R.INVALID_TIME_IN_FORCE
         return R.ALLOWED
 
@@ -147,20 +149,22 @@ class RiskEngine:
         if qty == 0:
             return R.QTY_BELOW_LOT, intent
         price = intent.price
+        valued_at: int | Fraction
         if intent.order_type == OrderType.MARKET:
             mid = book.mid()
             if mid is None:
                 return R.NO_MID_FOR_MARKET, intent
+            valued_at = mid
         else:
             price = round_price(intent.side, price, config.price_increment)
             if price <= 0:
                 return R.INVALID_PRICE, intent
             if intent.tif == TimeInForce.POST_ONLY and _would_cross(intent.side, price, book):
                 return R.POST_ONLY_WOULD_CROSS, intent
-            mid = price
+            valued_at = price
         intent = intent._replace(qty=qty, price=price)
         minimum = self._limit["min_notional"]
-        if minimum is not None and self.view.money.notional(intent.instrument, mid, qty) < minimum:
+        if minimum is not None and self.view.money.notional(intent.instrument, valued_at, qty) < minimum:
             return R.MIN_NOTIONAL, intent
         return R.ALLOWED, intent
 
@@ -168,14 +172,17 @@ class RiskEngine:
         view, config, limit = self.view, self.config, self._limit
         money, instrument = view.money, intent.instrument
         valued_at = intent.price if intent.order_type == OrderType.LIMIT else view.book(instrument).mid()
+        if valued_at is None:
+            return R.NO_MID_FOR_MARKET  # `_normalised` asked first: the mid went between the two reads
         working = [_at_worst(o, view) for o in view.orders() if o.client_order_id != intent.client_order_id]
         leaves = intent.qty
-        if intent.command == _REPLACE:
-            leaves = max(0, intent.qty - view.order(intent.client_order_id).filled)
+        replaced = view.order(intent.client_order_id) if intent.command == _REPLACE else None
+        if replaced is not None:
+            leaves = max(0, intent.qty - replaced.filled)
         notional = money.notional(instrument, valued_at, leaves)
         if config.max_position is not None:
             same_side = sum(o.leaves for o in working if o.instrument == instrument and o.side == intent.side)
-            worst = view.position(instrument) + intent.side * (same_side + leaves)
+            worst = view.inventory(instrument) + intent.side * (same_side + leaves)
             if abs(worst) > config.max_position:
                 return R.MAX_POSITION
         if limit["single"] is not None and notional > limit["single"]:
@@ -183,11 +190,13 @@ class RiskEngine:
         if limit["gross"] is not None:
             held = Fraction(0)
             for i in view.instruments:
-                lots = view.position(i)
+                lots = view.inventory(i)
+                if not lots:
+                    continue
                 mark = view.mark(i)
-                if lots and mark is None:
+                if mark is None:
                     return R.MAX_GROSS_NOTIONAL  # a position that cannot be valued cannot be shown within
-                held += money.notional(i, mark, abs(lots)) if lots else 0
+                held += money.notional(i, mark, abs(lots))
             if held + notional > limit["gross"]:
                 return R.MAX_GROSS_NOTIONAL
         if config.max_active_quotes is not None and len(working) + 1 > config.max_active_quotes:
@@ -197,24 +206,35 @@ class RiskEngine:
             quoted.append((intent.side, notional))
             if limit["gross_quotes"] is not None and sum(v for _, v in quoted) > limit["gross_quotes"]:
                 return R.MAX_GROSS_QUOTE_NOTIONAL
-            if limit["net_quotes"] is not None and abs(sum(s * v for s, v in quoted)) > limit["net_quotes"]:
+            net = sum((s * v for s, v in quoted), Fraction(0))
+            if limit["net_quotes"] is not None and abs(net) > limit["net_quotes"]:
                 return R.MAX_NET_QUOTE_NOTIONAL
         return R.ALLOWED
 
 
-def _at_worst(o: OwnOrder, view: View) -> OwnOrder:
+class _Exposure(NamedTuple):
+    """What one working order may add: lots still open at a price in ticks."""
+
+    instrument: int
+    side: int
+    price: int | Fraction
+    leaves: int
+
+
+def _at_worst(o: OwnOrder, view: RiskInputs) -> _Exposure:
     """An order as exposed as it may become: a pending REPLACE at the larger of its two sizes and
     prices, a market order at the mark: the mid, else the last trade (its own price is 0)."""
+    price: int | Fraction = o.price
+    qty = o.qty
     if o.requested is not None:
-        price, qty = o.requested
-        o = o._replace(price=max(o.price, price, key=abs), qty=max(o.qty, qty))
+        price, qty = max(o.price, o.requested[0], key=abs), max(o.qty, o.requested[1])
     if o.order_type == OrderType.MARKET:
         mark = view.mark(o.instrument)
-        o = o._replace(price=mark if mark is not None else o.price)
-    return o
+        price = mark if mark is not None else price
+    return _Exposure(o.instrument, o.side, price, qty - o.filled)
 
 
-def _would_cross(side: int, price: int, book) -> bool:
+def _would_cross(side: int, price: int, book: Quotes) -> bool:
     """A post-only order that would trade on arrival against the book as we see it."""
     if side == 1:
         ask = book.best_ask()

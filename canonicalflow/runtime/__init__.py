@@ -19,14 +19,15 @@ from canonicalflow.runtime._replay import (
     load_config,
     replay_journal,
 )
-from canonicalflow.runtime._sequencer import Decide, Intent, RiskCheck, Sequencer
+from canonicalflow.runtime._sequencer import Decide, JournalSink, RequestSink, RiskCheck, Sequencer
 
 __all__ = [
     "CHECKPOINT_DIR",
     "CONFIG_FILE",
     "Decide",
     "Divergence",
-    "Intent",
+    "JournalSink",
+    "RequestSink",
     "RiskCheck",
     "Sequencer",
     "checkpoint_positions",

@@ -14,8 +14,7 @@ from pathlib import Path
 
 from canonicalflow.config import CoreConfig
 from canonicalflow.errors import DataError
-from canonicalflow.state import Core
-from canonicalflow.state._snapshot_codec import decode_snapshot, encode_snapshot
+from canonicalflow.state import Core, decode_snapshot, encode_snapshot
 
 __all__ = ["CHECKPOINT_DIR", "checkpoint_positions", "load_checkpoint", "save_checkpoint"]
 
@@ -60,4 +59,8 @@ def load_checkpoint(journal: Path, position: int, config: CoreConfig) -> Core:
         raise DataError(
             f"{path}: checksum mismatch; the checkpoint is damaged, delete it or replay from the start"
         )
-    return Core.restore(config, decode_snapshot(text, config.fingerprint, str(path)))
+    snapshot = decode_snapshot(text, config.fingerprint, str(path))
+    try:
+        return Core.restore(config, snapshot)
+    except (KeyError, TypeError, ValueError, IndexError) as error:
+        raise DataError(f"{path}: not a readable checkpoint ({error!r})") from None

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from canonicalflow._generated import execution_control_kernel as ec
 from canonicalflow._generated import order_lifecycle_kernel as order
+from canonicalflow.book import ASK, BID, L3Book
 from canonicalflow.config import CoreConfig
 from canonicalflow.errors import DataError
 from canonicalflow.journal import JournalReader
@@ -54,18 +55,27 @@ def latest_checkpoint(journal: Path, config: CoreConfig, at_or_before: int | Non
 
 def describe(core: Core) -> list[str]:
     """A readable summary of State: what a person checks first."""
-    orders = Counter(order.STATE_NAMES[s.state] for s in core.orders.values())
-    keys = Counter(ec.STATE_NAMES[s.state] for s in core.keys.values())
+    execution, market = core.execution, core.market
+    orders = Counter(order.STATE_NAMES[s.state] for s in execution.orders.values())
+    keys = Counter(ec.STATE_NAMES[s.state] for s in execution.keys.values())
     lines = [
         f"position      {core.position}",
         f"digest        {core.current_digest().hex()}",
         f"now           {core.now}",
-        f"control       {core.control._asdict()}",
+        f"control       {core.control.switches._asdict()}",
         f"orders        {sum(orders.values())}: {dict(sorted(orders.items()))}",
         f"keys          {sum(keys.values())}: {dict(sorted(keys.items()))}",
-        f"book          {len(core.book_orders)} resting orders on {len(core.levels)} price levels",
-        f"buckets       {dict(sorted(core.buckets.items()))}",
+        f"intents       {len(execution.intents)} open",
+        f"buckets       {dict(sorted(execution.buckets.items()))}",
     ]
-    lines += [f"quote {instrument:<7} {quote._asdict()}" for instrument, quote in sorted(core.quotes.items())]
-    lines += [f"position {i:<4} {p._asdict()}" for i, p in sorted(core.positions.items())]
+    for instrument, queued in sorted(market.books.items()):
+        levels = sum(queued.book.depth(side) for side in (BID, ASK))
+        resting = f"{len(queued.book.orders)} resting orders on " if isinstance(queued.book, L3Book) else ""
+        lines.append(
+            f"book {instrument:<8} {resting}{levels} price levels, {len(queued.queues.places)} of ours"
+        )
+    lines += [
+        f"quote {instrument:<7} {quote._asdict()}" for instrument, quote in sorted(market.quotes.items())
+    ]
+    lines += [f"holding {i:<5} {h._asdict()}" for i, h in sorted(core.portfolio.holdings.items())]
     return lines

@@ -21,43 +21,54 @@ runtime calls with its own clock between inputs).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import NamedTuple
+from typing import Protocol
 
-from canonicalflow._generated import execution_control_kernel as ec
-from canonicalflow.events import Event, EventKind, Flag
+from canonicalflow.events import Command, Event, EventKind, Flag, Intent
 from canonicalflow.state import Core, StepResult
 
-__all__ = ["Decide", "Intent", "RiskCheck", "Sequencer"]
+__all__ = ["Decide", "JournalSink", "RequestSink", "RiskCheck", "Sequencer"]
 
-
-class Intent(NamedTuple):
-    """What a strategy asks for: one command for one order key. Not an event until risk decides."""
-
-    intent_id: int
-    instrument: int
-    client_order_id: int
-    command: int  # 1 NEW, 2 REPLACE, 3 CANCEL
-    side: int = 0
-    price: int = 0
-    qty: int = 0
-    order_type: int = 0  # OrderType: 0 limit, 1 market
-    tif: int = 0  # TimeInForce: 0 GTC
-    expire_ts: int = 0  # GTD only: when the venue expires it
-
-
-# 0 allows; any other value is the refusal's reason code. A check may also return the intent it
-# allows, normalised (price onto the tick grid, size onto the lot): that is what gets queued.
-# The same check runs again on a queued NEW or REPLACE just before it is dispatched.
-RiskCheck = Callable[[Core, Intent], int | tuple[int, Intent]]
-Decide = Callable[[Core, Event, StepResult], Iterable[Intent]]  # after each event, what to do
-
-
-_IDLE_KEY = ec.initial()
 _BAD_RECEIVE_TS = int(Flag.BAD_RECEIVE_TS)
+
+
+class JournalSink(Protocol):
+    """Receives every event the Core applies, in position order: a journal writer's buffer, a list
+    in a test."""
+
+    def __call__(self, ev: Event, /) -> None: ...
+
+
+class RiskCheck(Protocol):
+    """The risk gate: 0 allows, any other value is the refusal's reason code. A check may also
+    return the intent it allows, normalised (price onto the tick grid, size onto the lot): that is
+    what gets queued. The same check runs again on a queued NEW or REPLACE just before dispatch."""
+
+    def __call__(self, intent: Intent, /) -> int | tuple[int, Intent]: ...
+
+
+class Decide(Protocol):
+    """After each event the Core applied: what the strategy wants done."""
+
+    def __call__(self, core: Core, ev: Event, step: StepResult, /) -> Iterable[Intent]: ...
+
+
+class RequestSink(Protocol):
+    """Where each DISPATCH goes once recorded: the venue adapter's `send`
+    (`canonicalflow.venue.VenueAdapter`)."""
+
+    def __call__(self, request: Event, /) -> None: ...
 
 
 def _no_intents(core: Core, ev: Event, step: StepResult) -> Iterable[Intent]:
     return ()
+
+
+def _nowhere(request: Event) -> None:
+    """No venue: a DISPATCH is recorded and goes no further."""
+
+
+def _no_snapshot(core: Core) -> None:
+    """No checkpoint files: a CHECKPOINT marks the stream only."""
 
 
 class Sequencer:
@@ -70,20 +81,22 @@ class Sequencer:
     def __init__(
         self,
         core: Core,
-        record: Callable[[Event], None],
+        record: JournalSink,
         risk: RiskCheck,
         decide: Decide = _no_intents,
-        send: Callable[[Event], None] = lambda ev: None,
+        send: RequestSink = _nowhere,
         checkpoint_every: int = 0,
-        on_checkpoint: Callable[[Core], None] = lambda core: None,
+        on_checkpoint: Callable[[Core], None] = _no_snapshot,
     ) -> None:
         self.core = core
         self._record, self._risk, self._decide, self._send = record, risk, decide, send
         self._checkpoint_every, self._on_checkpoint = checkpoint_every, on_checkpoint
         self._checkpoints = 0
+        self.decisions = 0  # intents decided (each recorded as a RISK_DECISION): how often we acted
 
     def feed(self, ev: Event) -> StepResult:
-        """Apply one input (its position is assigned here), then everything it sets in motion."""
+        """Apply one input (its position is assigned here), then everything it sets in motion.
+        Twin: `_lane._before_due` (where a timer's WAKEUP falls in a batch, canonicalflow.backtest)."""
         if not ev.flags & _BAD_RECEIVE_TS:  # a receive time known to be wrong moves no clock
             self.advance_to(ev.ts_receive)
         ev, result = self._apply(ev)
@@ -112,7 +125,8 @@ class Sequencer:
             self._after(*self._apply(wake))
 
     def _apply(self, ev: Event) -> tuple[Event, StepResult]:
-        """Apply `ev` at the next position (the first is 1) and record it."""
+        """Apply `ev` at the next position (the first is 1) and record it; a checkpoint follows each
+        position that is a multiple of `checkpoint_every`. Twin: `MarketLane._checkpoint_row`."""
         ev = ev._replace(position=max(self.core.position, 0) + 1)
         result = self.core.apply(ev)
         self._record(ev)
@@ -151,7 +165,8 @@ class Sequencer:
 
     def _decision(self, intent: Intent) -> None:
         intent = Intent(*map(int, intent))  # plain ints: an IntEnum's repr would change the digest
-        verdict = self._risk(self.core, intent)
+        self.decisions += 1
+        verdict = self._risk(intent)
         reason, intent = verdict if isinstance(verdict, tuple) else (verdict, intent)
         now = self.core.now
         self._apply(
@@ -176,9 +191,9 @@ class Sequencer:
 
     def _recheck(self, intent: Intent) -> int:
         """Risk again, on the State of now, for a command that adds exposure; a cancel always goes."""
-        if intent.command == ec.SLOT_CANCEL:
+        if intent.command == Command.CANCEL:
             return 0
-        verdict = self._risk(self.core, intent)
+        verdict = self._risk(intent)
         return verdict[0] if isinstance(verdict, tuple) else verdict
 
     def _dispatch_ready(self) -> None:
@@ -187,35 +202,22 @@ class Sequencer:
         while ready := [coid for coid in self.core.dispatchable() if coid not in refused]:
             coid = ready[0]
             core = self.core
-            intent_id, side, price, qty, order_type, tif, expire_ts = core.requests[coid]
+            intent = core.queued_intent(coid)
             now = core.now
-            command = core.keys[coid].queued
-            intent = Intent(
-                intent_id,
-                core.key_instrument[coid],
-                coid,
-                command,
-                side,
-                price,
-                qty,
-                order_type,
-                tif,
-                expire_ts,
-            )
             dispatch = Event(
                 kind=int(EventKind.DISPATCH),
                 ts_exchange=now,
                 ts_receive=now,
                 instrument=intent.instrument,
-                intent_id=intent_id,
+                intent_id=intent.intent_id,
                 client_order_id=coid,
-                command=command,
-                side=side,
-                price=price,
-                qty=qty,
-                order_type=order_type,
-                tif=tif,
-                expire_ts=expire_ts,
+                command=intent.command,
+                side=intent.side,
+                price=intent.price,
+                qty=intent.qty,
+                order_type=intent.order_type,
+                tif=intent.tif,
+                expire_ts=intent.expire_ts,
                 reason=self._recheck(intent),
             )
             _, result = self._apply(dispatch)
@@ -224,7 +226,7 @@ class Sequencer:
                 continue
             if dispatch.reason:
                 continue  # withdrawn: recorded, nothing goes to the venue
-            if core.keys.get(coid, _IDLE_KEY).inflight == ec.SLOT_EMPTY:
+            if core.in_flight(coid) == Command.NONE:
                 continue  # a stale command, dropped: nothing goes to the venue
             self._send(dispatch._replace(position=result.position))
             for scope in core.scopes(coid):

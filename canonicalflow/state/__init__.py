@@ -1,34 +1,37 @@
-"""The Core: State as a fold of the event stream and the Configuration, with a chained digest of every change."""
+"""State: the Core's fold of the event stream and the Configuration, with a chained digest of
+every change, and the read-only `Reader` that strategies and risk decide on."""
 
-from canonicalflow.state._columnar import COLUMNAR_KINDS, apply_market_columns, foldable_runs
+from canonicalflow.state._control import Control
 from canonicalflow.state._core import (
-    FINAL_ORDER_STATES,
     RATE_LIMIT_WAKEUP,
+    SNAPSHOT_FORMAT,
     TIMER_WAKEUP,
-    Control,
     Core,
     Obligation,
-    Quote,
     StepResult,
     replay,
 )
-from canonicalflow.state._digest import GENESIS, chain
-from canonicalflow.state._portfolio import Position
+from canonicalflow.state._digest import GENESIS
+from canonicalflow.state._execution import OrderTerms
+from canonicalflow.state._market import Quote
+from canonicalflow.state._reader import BookView, OwnOrder, Reader
+from canonicalflow.state._snapshot_codec import decode_snapshot, encode_snapshot
 
 __all__ = [
-    "COLUMNAR_KINDS",
-    "FINAL_ORDER_STATES",
     "GENESIS",
     "RATE_LIMIT_WAKEUP",
+    "SNAPSHOT_FORMAT",
     "TIMER_WAKEUP",
+    "BookView",
     "Control",
     "Core",
     "Obligation",
-    "Position",
+    "OrderTerms",
+    "OwnOrder",
     "Quote",
+    "Reader",
     "StepResult",
-    "apply_market_columns",
-    "chain",
-    "foldable_runs",
+    "decode_snapshot",
+    "encode_snapshot",
     "replay",
 ]

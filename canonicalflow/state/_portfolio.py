@@ -1,55 +1,33 @@
-"""A position in integers: lots held, what they cost, what was realized, what was paid in fees.
-
-Prices are ticks and quantities lots, so a trade's cash flow is an integer (tick-lots) and so is
-everything here. The total is exact: realized - cost = the cash all trades paid or received, so
-realized + (qty x mark - cost) - fees is the true PnL at any mark. Splitting it into realized and
-unrealized follows the average cost: a reduction takes its share of the cost, floored to a whole
-tick-lot, and the floor lands in `realized` (at most one tick-lot per closing trade).
-"""
+"""The portfolio domain: what we hold of each instrument, moved only by our fills (and their busts
+and corrections), in integers (`canonicalflow.portfolio.Holding`)."""
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any
 
-__all__ = ["Position", "trade"]
+from canonicalflow.portfolio import Holding, trade
 
+__all__ = ["PortfolioState"]
 
-class Position(NamedTuple):
-    qty: int = 0  # lots held: positive long, negative short
-    cost: int = 0  # tick-lots the held lots cost (negative for a short)
-    realized: int = 0  # tick-lots
-    fees: int = 0  # minimal currency units paid; a rebate is negative
-    volume: int = 0  # lots traded
-    traded: int = 0  # tick-lots traded: the sum of |price| x lots
-    fills: int = 0
-
-    def unrealized(self, mark: int) -> int:
-        """Tick-lots the held lots would gain if closed at `mark` (ticks)."""
-        return self.qty * mark - self.cost
+Change = tuple[Any, ...]
+_FLAT = Holding()
 
 
-def trade(p: Position, side: int, price: int, lots: int, fee: int, undo: bool = False) -> Position:
-    """`p` after buying (side 1) or selling (side -1) `lots` at `price`; `undo` takes a fill back (a bust).
+class PortfolioState:
+    """`holdings`: instrument -> `Holding`."""
 
-    A bust reverses the fill's cash flow and fee exactly, as an opposite trade at the same price.
-    """
-    signed = side * lots * (-1 if undo else 1)
-    qty, cost = p.qty + signed, p.cost
-    if p.qty == 0 or (p.qty > 0) == (signed > 0):
-        cost += signed * price  # opening or adding
-    elif abs(signed) <= abs(p.qty):
-        cost = cost * qty // p.qty  # reducing: the rest keeps its average cost
-    else:
-        cost = qty * price  # through flat: the remainder opens at this price
-    # realized - cost moves by exactly the cash the trade paid
-    realized = p.realized + (cost - p.cost) - signed * price
-    step = -1 if undo else 1
-    return Position(
-        qty=qty,
-        cost=cost,
-        realized=realized,
-        fees=p.fees + step * fee,
-        volume=p.volume + step * lots,
-        traded=p.traded + step * abs(price) * lots,
-        fills=p.fills + step,
-    )
+    def __init__(self) -> None:
+        self.holdings: dict[int, Holding] = {}
+
+    def trade(self, fill: tuple[int, int, int, int, int], undo: bool, changes: list[Change]) -> None:
+        """Our fill (lots, instrument, side, price, fee), or its bust (`undo`), moves the holding."""
+        qty, instrument, side, price, fee = fill
+        holding = trade(self.holdings.get(instrument, _FLAT), side, price, qty, fee, undo)
+        self.holdings[instrument] = holding
+        changes.append(("holding", instrument, *holding))
+
+    def to_data(self) -> list[list[int]]:
+        return sorted([instrument, *holding] for instrument, holding in self.holdings.items())
+
+    def restore(self, data: list[list[int]]) -> None:
+        self.holdings = {instrument: Holding(*fields) for instrument, *fields in data}

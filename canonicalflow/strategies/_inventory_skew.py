@@ -27,7 +27,7 @@ class InventorySkewParams(BaseModel):
     max_inventory: int = Field(default=10, ge=1, description="lots: no quote on the side that goes beyond")
 
 
-class InventorySkewMaker(Strategy):
+class InventorySkewMaker(Strategy[InventorySkewParams]):
     Params = InventorySkewParams
 
     def on_book(self, view: View, ev: EventLike) -> list[Action]:
@@ -45,9 +45,9 @@ class InventorySkewMaker(Strategy):
     def _quote(self, view: View, instrument: int) -> list[Action]:
         p, book = self.params, view.book(instrument)
         bid, ask, mid = book.best_bid(), book.best_ask(), book.mid()
-        if mid is None:
+        if mid is None or bid is None or ask is None:  # a mid means both sides show
             return []
-        held = view.position(instrument)
+        held = view.inventory(instrument)
         fair = mid - p.skew * held
         room = {BUY: held + p.size <= p.max_inventory, SELL: held - p.size >= -p.max_inventory}
         # on the tradable grid, and never crossing: a post-only quote that would take is refused

@@ -28,7 +28,7 @@ class QueueJoinerParams(BaseModel):
     max_inventory: int = Field(default=10, ge=1, description="lots: no order on the side that goes beyond")
 
 
-class QueueAwareJoiner(Strategy):
+class QueueAwareJoiner(Strategy[QueueJoinerParams]):
     Params = QueueJoinerParams
 
     def on_book(self, view: View, ev: EventLike) -> list[Action]:
@@ -44,7 +44,7 @@ class QueueAwareJoiner(Strategy):
         return actions
 
     def _manage(self, view: View, instrument: int) -> list[Action]:
-        p, book, held = self.params, view.book(instrument), view.position(instrument)
+        p, book, held = self.params, view.book(instrument), view.inventory(instrument)
         touch = {BUY: book.best_bid(), SELL: book.best_ask()}
         actions: list[Action] = []
         working = view.orders(instrument)
@@ -55,7 +55,7 @@ class QueueAwareJoiner(Strategy):
                 if o.pending is None and (not allowed or o.price != best or self._poor(o)):
                     actions.append(Cancel(o.client_order_id))
             short = best is not None and book.qty_at(side, best) <= p.max_ahead
-            if not mine and allowed and short:
+            if best is not None and not mine and allowed and short:
                 actions.append(New(side, best, p.size, instrument, tif=TimeInForce.POST_ONLY))
         return actions
 

@@ -24,7 +24,7 @@ class TakerParams(BaseModel):
     max_inventory: int = Field(default=10, ge=1)
 
 
-class ImbalanceTaker(Strategy):
+class ImbalanceTaker(Strategy[TakerParams]):
     Params = TakerParams
 
     def __init__(self, **params: object) -> None:
@@ -42,7 +42,7 @@ class ImbalanceTaker(Strategy):
             return []
         imbalance = (bid_qty - ask_qty) / (bid_qty + ask_qty)
         side = BUY if imbalance > p.threshold else SELL if imbalance < -p.threshold else 0
-        if not side or abs(view.position(instrument) + side * p.size) > p.max_inventory:
+        if not side or abs(view.inventory(instrument) + side * p.size) > p.max_inventory:
             return []
         self._last_take[instrument] = view.now
         return [New(side, 0, p.size, instrument, order_type=OrderType.MARKET, tif=TimeInForce.IOC)]

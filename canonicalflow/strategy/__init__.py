@@ -1,11 +1,10 @@
 """Writing strategies: the hooks, the read-only view, and the actions a strategy returns."""
 
-from canonicalflow.strategy._base import HOOKS, Cadence, Strategy
+from canonicalflow.state import BookView, OwnOrder
+from canonicalflow.strategy._base import HOOKS, Cadence, NoParams, Strategy
 from canonicalflow.strategy._driver import StrategyDriver
 from canonicalflow.strategy._intents import BUY, SELL, Action, Cancel, New, Replace
-from canonicalflow.strategy._money import Money
-from canonicalflow.strategy._orders import OrderRecord, OwnOrder, OwnOrders
-from canonicalflow.strategy._view import BookView, View
+from canonicalflow.strategy._view import View
 
 __all__ = [
     "BUY",
@@ -15,11 +14,9 @@ __all__ = [
     "BookView",
     "Cadence",
     "Cancel",
-    "Money",
     "New",
-    "OrderRecord",
+    "NoParams",
     "OwnOrder",
-    "OwnOrders",
     "Replace",
     "Strategy",
     "StrategyDriver",

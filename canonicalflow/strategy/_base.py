@@ -8,7 +8,7 @@ strategy is asked about.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Generic, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -16,7 +16,7 @@ from canonicalflow.events import Event, EventLike
 from canonicalflow.strategy._intents import Action
 from canonicalflow.strategy._view import View
 
-__all__ = ["HOOKS", "Cadence", "Strategy"]
+__all__ = ["HOOKS", "Cadence", "NoParams", "Strategy"]
 
 HOOKS = ("book", "trade", "execution", "timer")
 
@@ -41,17 +41,30 @@ class Cadence(BaseModel):
             raise ValueError(f"unknown hook {unknown[0]!r}; hooks are {', '.join(HOOKS)}")
 
 
-class Strategy:
+class NoParams(BaseModel):
+    """The parameters of a strategy that declares none: whatever the configuration gives, as
+    attributes (`self.params.spread`), unchecked."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+P = TypeVar("P", bound=BaseModel)
+
+
+class Strategy(Generic[P]):
     """Subclass and override the hooks you need; each returns an iterable of actions (or None).
 
-    `params` are the strategy's parameters from the configuration, validated by `Params` when the
-    subclass defines one (a pydantic model), so a typo in a parameter fails before the run starts.
+    `params` are the strategy's parameters from the configuration, validated by its `Params`
+    model, so a typo in a parameter fails before the run starts. Name the model twice, for the
+    type checker and for the run: `class Maker(Strategy[MakerParams]): Params = MakerParams`.
     """
 
-    Params: type[BaseModel] | None = None
+    Params: type[BaseModel] = NoParams
 
     def __init__(self, **params: Any) -> None:
-        self.params = self.Params(**params) if self.Params is not None else params
+        self.params: P = cast(
+            P, self.Params(**params)
+        )  # `Params` is P's class: a class variable cannot say so
 
     def on_start(self, view: View) -> Iterable[Action] | None:
         """Once, on the first event of the run."""

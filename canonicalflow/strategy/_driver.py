@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
+from typing import Any
 
-from canonicalflow._generated import execution_control_kernel as ec
-from canonicalflow.events import Event, EventKind, EventLike, EventRows, Flag
-from canonicalflow.runtime import Intent
+from canonicalflow.events import Command, Event, EventKind, EventLike, EventRows, Flag, Intent
 from canonicalflow.state import TIMER_WAKEUP, Core, StepResult
 from canonicalflow.strategy._base import Cadence, Strategy
 from canonicalflow.strategy._intents import Action, Cancel, New, Replace
-from canonicalflow.strategy._orders import OwnOrders
 from canonicalflow.strategy._view import View
 
 __all__ = ["StrategyDriver"]
@@ -25,13 +23,12 @@ __all__ = ["StrategyDriver"]
 _K = EventKind
 _LAST = int(Flag.LAST_IN_PACKET)
 _TRADE = int(EventKind.TRADE)
-_NEW, _REPLACE, _CANCEL = ec.SLOT_NEW, ec.SLOT_REPLACE, ec.SLOT_CANCEL  # Intent.command codes
+_NEW, _REPLACE, _CANCEL = Command.NEW, Command.REPLACE, Command.CANCEL
 
 
 class StrategyDriver:
-    def __init__(self, strategy: Strategy, view: View, orders: OwnOrders, cadence: Cadence) -> None:
+    def __init__(self, strategy: Strategy[Any], view: View, cadence: Cadence) -> None:
         self.strategy, self.view, self.cadence = strategy, view, cadence
-        self._orders = orders
         self._on = frozenset(cadence.on)
         self._book_on, self._trade_on = "book" in self._on, "trade" in self._on
         self._every = cadence.every
@@ -44,6 +41,8 @@ class StrategyDriver:
         self.decisions = 0  # how many times a hook was called
 
     def __call__(self, core: Core, ev: Event, step: StepResult) -> list[Intent]:
+        """The intents the strategy returns for one event, as the cadence asks it.
+        Twin: `StrategyDriver.first_acting` (market events of a batch)."""
         actions: list[Action] = []
         if ev.kind < 20:
             if not self._started:
@@ -74,6 +73,8 @@ class StrategyDriver:
         For a runtime that folds market data in batches: hooks get each row read in place (an
         `EventRow`), and `deciding_row` names the row being decided while its hook runs, so the
         view can bring State to it on the first read.
+
+        Twin: `StrategyDriver.__call__`.
         """
         simple = self._every == 1 and not self.cadence.packet_end and self._wants_all
         if not simple:
@@ -156,7 +157,9 @@ class StrategyDriver:
         instrument = working.instrument if working else self.view.instruments[0]
         if isinstance(action, Cancel):
             return Intent(self._next_intent, instrument, action.client_order_id, _CANCEL)
-        side, order_type, tif, expire_ts = self._orders.terms(action.client_order_id)
+        side, order_type, tif, expire_ts = (
+            (working.side, working.order_type, working.tif, working.expire_ts) if working else (0, 0, 0, 0)
+        )
         return Intent(
             self._next_intent,
             instrument,

@@ -9,8 +9,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from canonicalflow.data import Manifest, SourceFile, Store
-from canonicalflow.data._store import DATA_FILE
+from canonicalflow.data import DATA_FILE, Manifest, SourceFile, Store
 
 __all__ = ["ROW_GROUP_ROWS", "store_table"]
 

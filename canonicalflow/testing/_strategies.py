@@ -12,27 +12,37 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from canonicalflow.events import EventLike, TimeInForce
-from canonicalflow.strategy import BUY, SELL, Action, Cancel, New, Strategy, View
+from canonicalflow.events import Event, EventLike, TimeInForce
+from canonicalflow.strategy import BUY, SELL, Action, Cancel, New, NoParams, Strategy, View
 
 __all__ = ["NoOp", "Observer", "Scripted", "TouchMaker"]
 
 
-class Scripted(Strategy):
+class Scripted(Strategy[NoParams]):
     """At its next hook (book, trade, execution or timer) it returns whatever the test left in `todo`."""
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
         self.todo: list[Action] = []
 
-    def _hand_over(self, view: View, *_: Any) -> list[Action]:
+    def _hand_over(self) -> list[Action]:
         todo, self.todo = self.todo, []
         return todo
 
-    on_book = on_trade = on_execution = on_timer = _hand_over
+    def on_book(self, view: View, ev: EventLike) -> list[Action]:
+        return self._hand_over()
+
+    def on_trade(self, view: View, ev: EventLike) -> list[Action]:
+        return self._hand_over()
+
+    def on_execution(self, view: View, ev: Event) -> list[Action]:
+        return self._hand_over()
+
+    def on_timer(self, view: View, ts: int) -> list[Action]:
+        return self._hand_over()
 
 
-class NoOp(Strategy):
+class NoOp(Strategy[NoParams]):
     """Asked about every book and trade event; does nothing."""
 
     def on_book(self, view: View, ev: EventLike) -> None:
@@ -42,7 +52,7 @@ class NoOp(Strategy):
         return None
 
 
-class TouchMaker(Strategy):
+class TouchMaker(Strategy[NoParams]):
     """One lot post-only at the best bid and one at the best ask; an order the best has left is
     cancelled, and a new one placed at the next event once the cancel is confirmed."""
 
@@ -70,7 +80,7 @@ class ObserverParams(BaseModel):
     cancel_after: int = Field(default=1, ge=1, description="decisions later, cancel what it bought")
 
 
-class Observer(Strategy):
+class Observer(Strategy[ObserverParams]):
     """Writes (position, clock, best bid, best ask, size at the bid, lots held, open orders) at every
     decision into `Observer.seen[name]` (a timer's under minus its time); every `act_every`th
     decision it bids one lot, and cancels its open orders `cancel_after` decisions later."""
@@ -100,7 +110,7 @@ class Observer(Strategy):
                 book.best_bid(),
                 book.best_ask(),
                 book.bid_qty(),
-                view.position(),
+                view.inventory(),
                 len(orders),
             )
         )

@@ -16,7 +16,7 @@ from canonicalflow.events import Event, EventKind
 
 __all__ = ["synthetic_config", "synthetic_stream"]
 
-_NEW, _REPLACE, _CANCEL = ec.SLOT_NEW, ec.SLOT_REPLACE, ec.SLOT_CANCEL  # Event.command codes
+_NEW, _REPLACE, _CANCEL = ec.COMMAND_NEW, ec.COMMAND_REPLACE, ec.COMMAND_CANCEL  # Event.command codes
 _BOOK_DEPTH = 2_000  # resting venue orders at most, so long streams are stationary
 _WORKING_ORDERS = 50  # our working orders, beyond which intents cancel rather than add
 

@@ -1,55 +1,34 @@
-"""The venue side: the adapter boundary, the simulated venue, queue and latency models."""
+"""The venue side: the adapter boundary, the simulated venue, and its latency and fee models.
+
+The simulated venue keeps its own books (`canonicalflow.queue.QueuedBook`), on the venue's clock:
+the other side of the wire from the Core's.
+"""
 
 from canonicalflow.venue._config import Fees, LatencyConfig, VenueConfig
 from canonicalflow.venue._latency import (
     ConstantLatency,
     EmpiricalLatency,
+    LatencySample,
     OrderLatency,
     SeededLatency,
     read_latency_file,
 )
-from canonicalflow.venue._market import QueuedBook
 from canonicalflow.venue._protocol import VenueAdapter
-from canonicalflow.venue._queue_models import (
-    QUEUE_MODELS,
-    UNITS_PER_LOT,
-    ConservativeQueue,
-    ProbabilisticQueue,
-    QueueModel,
-    queue_model,
-)
-from canonicalflow.venue._queues import QueuePlace, RestingQueues
-from canonicalflow.venue._simulated import SimulatedVenue, VenueReason, venue_time, venue_times
-from canonicalflow.venue._simulation import MarketBatches, OurLane, Simulation, simulate
-from canonicalflow.venue._tracker import QueuePosition, QueueTracker
+from canonicalflow.venue._simulated_venue import SimulatedVenue, VenueReason, venue_time, venue_times
 
 __all__ = [
-    "QUEUE_MODELS",
-    "UNITS_PER_LOT",
-    "ConservativeQueue",
     "ConstantLatency",
     "EmpiricalLatency",
     "Fees",
     "LatencyConfig",
-    "MarketBatches",
+    "LatencySample",
     "OrderLatency",
-    "OurLane",
-    "ProbabilisticQueue",
-    "QueueModel",
-    "QueuePlace",
-    "QueuePosition",
-    "QueueTracker",
-    "QueuedBook",
-    "RestingQueues",
     "SeededLatency",
     "SimulatedVenue",
-    "Simulation",
     "VenueAdapter",
     "VenueConfig",
     "VenueReason",
-    "queue_model",
     "read_latency_file",
-    "simulate",
     "venue_time",
     "venue_times",
 ]

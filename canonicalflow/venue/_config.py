@@ -1,4 +1,4 @@
-"""The simulated venue's Configuration: matching mode, queue model, latency, fees, seed.
+"""The simulated venue's Configuration: book and queue rules, latency, fees, order rules, seed.
 
 Strict like the Core's: unknown keys are refused and values are checked where they enter, so a
 typo in a backtest file is an error naming the key, not a silently different venue.
@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from canonicalflow.config import BookModel
 from canonicalflow.venue._latency import (
     ConstantLatency,
     EmpiricalLatency,
@@ -19,7 +20,6 @@ from canonicalflow.venue._latency import (
     SeededLatency,
     read_latency_file,
 )
-from canonicalflow.venue._queue_models import QUEUE_MODELS, QueueModel, queue_model
 
 __all__ = ["Fees", "LatencyConfig", "VenueConfig"]
 
@@ -91,24 +91,12 @@ class Fees(_Strict):
         return value
 
 
-class VenueConfig(_Strict):
-    """Everything about the simulated venue that its fills depend on."""
+class VenueConfig(BookModel):
+    """Everything about the simulated venue that its fills depend on: the book and queue rules it
+    shares with the Core's estimate (`BookModel`), and its own latency, fees, order rules and seed."""
 
-    book: Literal["l2", "l3"] = Field(
-        default="l2", description="l2: price levels, modelled queues; l3: order-level data, exact FIFO"
-    )
-    fills: Literal["partial", "whole"] = Field(
-        default="partial",
-        description=(
-            "partial: takers walk the displayed depth and resting orders fill by the trade's excess; "
-            "whole: every fill is the order's whole quantity, as hftbacktest's NoPartialFillExchange"
-        ),
-    )
-    queue_model: str = Field(
-        default="conservative",
-        description=f"L2 only: one of {', '.join(QUEUE_MODELS)}, or your own as 'package.module:Class'",
-    )
-    queue_exponent: float = Field(default=3.0, gt=0, description="n of the power models")
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
     post_only: Literal["reject", "reprice"] = Field(
         default="reject", description="a post-only order that would take: rejected, or moved one tick back"
     )
@@ -119,11 +107,6 @@ class VenueConfig(_Strict):
     )
     seed: int = Field(default=0, description="seeds every random draw of the venue (stochastic latency)")
 
-    @field_validator("queue_model")
-    @classmethod
-    def _known_model(cls, value: str) -> str:
-        queue_model(value)  # raises, naming the choices, for an unknown or unloadable model
-        return value
-
-    def build_queue_model(self) -> QueueModel:
-        return queue_model(self.queue_model, self.queue_exponent)
+    def book_model(self) -> BookModel:
+        """The rules the Core's estimate must share with this venue."""
+        return BookModel(**{name: getattr(self, name) for name in BookModel.model_fields})

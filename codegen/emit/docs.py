@@ -30,7 +30,7 @@ def spec_text(expr: ir.TExpr) -> str:
             level = _PRECEDENCE["in"]
             text = f"{go(e.operand, level + 1)} in {{{', '.join(v.member for v in e.values)}}}"
         elif isinstance(e, ir.Ite):
-            branches = []
+            branches: list[str] = []
             node: ir.TExpr = e
             while isinstance(node, ir.Ite):
                 branches.append(

@@ -54,10 +54,10 @@ def emit_hypothesis(machine: ir.Machine) -> str:
                 for s in r.sources
             }
         )
-        names = (
+        moves = (
             py_tuple([f"kernel.S_{snake_upper(machine.states[i].name)}" for i in states]) if states else "()"
         )
-        out.append(f"    kernel.E_{snake_upper(event.name)}: frozenset({names}),")
+        out.append(f"    kernel.E_{snake_upper(event.name)}: frozenset({moves}),")
     out.append("}")
     init_args = ", ".join(f"{v.name}={_strategy(v.type)}" for v in params)
     init_call = ", ".join(v.name for v in params)

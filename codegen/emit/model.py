@@ -44,20 +44,26 @@ def _domain_literal(t: ir.Type) -> str:
     return f"range({values[0]}, {values[-1] + 1})"
 
 
+def _domain_name(v: ir.Var) -> str:
+    return f"DOMAIN_{snake_upper(v.name)}"
+
+
 def _domains(machine: ir.Machine) -> list[str]:
-    entries = "".join(f"    {v.name!r}: {_domain_literal(v.type)},\n" for v in machine.vars)
+    """One constant per variable, so each keeps its own type (a dict would join int and bool)."""
+    constants = "".join(f"{_domain_name(v)} = {_domain_literal(v.type)}\n" for v in machine.vars)
+    entries = "".join(f"    {v.name!r}: {_domain_name(v)},\n" for v in machine.vars)
     params = [v for v in machine.vars if v.init is None]
-    product = ", ".join(f"DOMAINS[{v.name!r}]" for v in params)
+    product = ", ".join(_domain_name(v) for v in params)
     names = ", ".join(v.name for v in params)
     init_body = (
         f"    return [kernel.initial({names}) for {names}{',' if len(params) == 1 else ''} in itertools.product({product})]"
         if params
         else "    return [kernel.initial()]"
     )
-    all_vars = ", ".join(f"DOMAINS[{v.name!r}]" for v in machine.vars)
+    all_vars = ", ".join(_domain_name(v) for v in machine.vars)
     return [
         "\n# The checker's bounded domain of every variable (the spec's `check` values).",
-        "DOMAINS = {\n" + entries + "}",
+        constants + "DOMAINS = {\n" + entries + "}",
         "\n\ndef init_states() -> list[State]:",
         '    """Every initial state within the checker\'s bounds."""',
         init_body,

@@ -52,6 +52,8 @@ def check_contracts(contracts: ModuleType, per_condition_timeout: float = 60.0) 
         f"--per_condition_timeout={per_condition_timeout}",
         contracts.__name__,
     ]
+    if contracts.__file__ is None:
+        raise ValueError(f"{contracts.__name__} has no source file for CrossHair to import")
     # Run from the root the module was imported from, so the subprocess imports the same code.
     root = Path(contracts.__file__).resolve().parents[len(contracts.__name__.split(".")) - 1]
     completed = subprocess.run(command, capture_output=True, text=True, check=False, cwd=root)

@@ -21,9 +21,11 @@ from canonicalflow.config import CoreConfig, Instrument
 from canonicalflow.data.normalize import Quarantine
 from canonicalflow.data.normalize._binance import read_binance_stream
 from canonicalflow.events import EventKind
-from canonicalflow.runtime import Intent, Sequencer
+from canonicalflow.events import Intent
+from canonicalflow.runtime import Sequencer
 from canonicalflow.state import Core
-from canonicalflow.venue import LatencyConfig, SimulatedVenue, Simulation, VenueConfig
+from canonicalflow.backtest._loop import Simulation
+from canonicalflow.venue import LatencyConfig, SimulatedVenue, VenueConfig
 
 path, seed = Path(sys.argv[1]), int(sys.argv[2])
 events = list(read_binance_stream(path, 1, Quarantine(), tick_size="0.1", lot_size="0.001"))[:40_000]
@@ -36,7 +38,7 @@ def decide(core, ev, step):
     if ev.kind < 20:
         apply_l2(book, ev)
     elif ev.kind in (EventKind.FILL, EventKind.CANCEL_ACK, EventKind.EXPIRED, EventKind.REJECT):
-        state = core.orders.get(ev.client_order_id)
+        state = core.execution.orders.get(ev.client_order_id)
         if ev.kind != EventKind.FILL or state is None or order_kernel.leaves(state) == 0:
             working.pop(ev.client_order_id, None)
     stale = [c for c, since in working.items() if since and seen[0] - since > 300]
@@ -54,7 +56,7 @@ def decide(core, ev, step):
 
 core = Core(config)
 out = []
-sequencer = Sequencer(core, lambda ev: out.append(f"{ev.position} {ev.kind} {core.digest.hex()}"), lambda c, i: 0, decide, send=venue.send)
+sequencer = Sequencer(core, lambda ev: out.append(f"{ev.position} {ev.kind} {core.digest.hex()}"), lambda intent: 0, decide, send=venue.send)
 Simulation(events, sequencer, venue).run()
 print("\\n".join(out))
 """

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from canonicalflow.backtest import simulate
 from canonicalflow.config import CoreConfig
-from canonicalflow.events import Event, EventKind, TimeInForce
-from canonicalflow.runtime import Intent
+from canonicalflow.events import Event, EventKind, Intent, TimeInForce
 from canonicalflow.state import Core, StepResult
-from canonicalflow.venue import LatencyConfig, VenueConfig, simulate
+from canonicalflow.venue import LatencyConfig, VenueConfig
 
 from ._script import ScriptedFill, ScriptedOrder
 
@@ -65,7 +65,14 @@ def run_canonicalflow(
     )
     recorded: list[Event] = []
     instrument = config.instruments[0].id
-    simulate(events, config, venue, _scripted(script, instrument), record=recorded.append, digests=False)
+    simulate(
+        events,
+        config.model_copy(update={"market": venue.book_model()}),
+        venue,
+        _scripted(script, instrument),
+        record=recorded.append,
+        digests=False,
+    )
     fills: list[ScriptedFill] = []
     status = {a.order_id: "NEW" for a in script if a.action == "new"}
     for ev in recorded:

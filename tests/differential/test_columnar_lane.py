@@ -3,7 +3,7 @@ decisions as applying one event at a time.
 
 Two implementations of the same fold are compared on an L2 stream with everything the lane must
 step around: trades, tops of book, a book clear followed by a snapshot, a row whose receive time is
-known to be bad. First the Core alone (`apply_market_columns` against `Core.apply`, cut anywhere,
+known to be bad. First the Core alone (`Core.apply_columns` against `Core.apply`, cut anywhere,
 for several digest block sizes), then whole backtests with `run.columnar` on and off, for
 strategies that are never asked, asked and do nothing, read the book at every event, act, and
 wake on a timer.
@@ -27,7 +27,7 @@ from canonicalflow.config import CoreConfig, Instrument
 from canonicalflow.events import EVENT_SCHEMA, EventKind, Flag, events_of
 from canonicalflow.journal import JournalReader
 from canonicalflow.runtime import checkpoint_positions, load_checkpoint, load_config
-from canonicalflow.state import COLUMNAR_KINDS, Core, apply_market_columns
+from canonicalflow.state import Core
 from canonicalflow.testing import Observer, store_table, synthetic_l2
 
 EVENTS = 12_000
@@ -87,13 +87,12 @@ def _fold(core: Core, table: pa.Table, cuts: list[int]) -> None:
     """Foldable runs in bulk (also cut at `cuts`), everything else one event at a time."""
     batch = table.combine_chunks().to_batches()[0]
     columns = {name: batch.column(name).to_numpy().astype(np.int64) for name in batch.schema.names}
-    unfoldable = int(Flag.BAD_RECEIVE_TS)
-    foldable = np.isin(columns["kind"], COLUMNAR_KINDS) & (columns["flags"] & unfoldable == 0)
+    foldable = core.foldable(columns)
     edges = sorted({0, batch.num_rows, *cuts, *(np.flatnonzero(foldable[1:] != foldable[:-1]) + 1).tolist()})
     events = events_of(batch)
     for start, end in itertools.pairwise(edges):
         if foldable[start]:
-            apply_market_columns(core, {name: column[start:end] for name, column in columns.items()})
+            core.apply_columns({name: column[start:end] for name, column in columns.items()})
         else:
             for ev in events[start:end]:
                 core.apply(ev)
@@ -110,9 +109,9 @@ def test_the_core_folds_a_batch_as_it_applies_its_events(
     _fold(folded, stream, cuts)
     assert folded.current_digest() == one_by_one.current_digest()
     assert folded.digest == one_by_one.digest  # the same blocks sealed, the same records still open:
-    assert b"".join(folded.digest_records) == b"".join(one_by_one.digest_records)
+    assert b"".join(folded.chain.records) == b"".join(one_by_one.chain.records)
     assert (folded.position, folded.now) == (one_by_one.position, one_by_one.now)
-    assert folded.levels == one_by_one.levels and folded.quotes == one_by_one.quotes
+    assert folded.market.to_data() == one_by_one.market.to_data()
 
 
 def test_a_block_digest_is_the_hash_of_its_records() -> None:
@@ -123,8 +122,8 @@ def test_a_block_digest_is_the_hash_of_its_records() -> None:
         one.apply(ev)
         four.apply(ev)
         if ev.position == 8:
-            assert four.digest != one.digest and not four.digest_records
-    assert len(four.digest_records) == 2  # positions 9 and 10 wait for their block to end
+            assert four.digest != one.digest and not four.chain.records
+    assert len(four.chain.records) == 2  # positions 9 and 10 wait for their block to end
     assert four.current_digest() != four.digest
 
 
@@ -229,7 +228,7 @@ def test_checkpoints_fall_where_they_fall_event_by_event(
     for position in positions:
         cores = [load_checkpoint(r.journal, position, load_config(r.journal)) for r in (folded, one_by_one)]
         assert cores[0].current_digest() == cores[1].current_digest()
-        assert cores[0].levels == cores[1].levels and cores[0].quotes == cores[1].quotes
+        assert cores[0].snapshot() == cores[1].snapshot()  # all of State, books and places included
 
 
 @pytest.mark.parametrize("strategy, cadence", [("NoOp", {"on": []}), ("NoOp", {}), ("TouchMaker", {})])

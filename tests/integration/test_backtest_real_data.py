@@ -28,8 +28,8 @@ from click.testing import CliRunner
 from canonicalflow.cli import main
 from canonicalflow.config import CoreConfig
 from canonicalflow.journal import JournalReader
+from canonicalflow.portfolio import Holding
 from canonicalflow.runtime import CONFIG_FILE, replay_journal
-from canonicalflow.state import Position
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
@@ -153,8 +153,8 @@ def test_the_run_directory_is_complete_and_its_journal_replays_to_the_summary(ru
     assert core.current_digest().hex() == run.summary["final_digest"]
     # the accounting below also holds against the Core the journal rebuilds
     for p in run.positions:
-        held = core.positions.get(p["instrument"], Position())
-        assert p["position"] == held.qty, run.name
+        held = core.portfolio.holdings.get(p["instrument"], Holding())
+        assert p["inventory"] == held.qty, run.name
         assert sum(f["fee"] for f in run.fills if f["instrument"] == p["instrument"]) == held.fees
         assert p["fills"] == held.fills
 
@@ -168,10 +168,10 @@ def test_fills_orders_positions_and_summary_balance(run: Run) -> None:
     for p in positions:
         own = by_instrument[p["instrument"]]
         held = 0
-        for f in own:  # position_after is the running sum of the signed fills
+        for f in own:  # inventory_after is the running sum of the signed fills
             held += f["side"] * f["qty"]
-            assert f["position_after"] == held, f
-        assert p["position"] == held
+            assert f["inventory_after"] == held, f
+        assert p["inventory"] == held
         assert p["fills"] == len(own)
         assert p["volume"] == sum(f["qty"] for f in own)
         fees = sum(f["fee"] for f in own)
@@ -207,9 +207,9 @@ def test_makers_make_and_takers_take(run: Run) -> None:
 
 def test_no_fill_takes_a_position_past_the_risk_limit(run: Run) -> None:
     limit = run.raw["risk"]["max_position"]
-    worst = max((abs(f["position_after"]) for f in run.fills), default=0)
+    worst = max((abs(f["inventory_after"]) for f in run.fills), default=0)
     assert worst <= limit, f"{run.name}: held {worst} lots, max_position {limit}"
-    assert max(abs(p["position"]) for p in run.positions) <= limit
+    assert max(abs(p["inventory"]) for p in run.positions) <= limit
     params = run.raw["strategy"]["params"]
     assert max(o["qty"] - o["filled"] for o in run.orders) <= params["size"]
 

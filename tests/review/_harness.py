@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from canonicalflow.backtest._config import load_config
-from canonicalflow.backtest._runner import Session, core_config_of
+from canonicalflow.backtest._session import Session, core_config_of
 from canonicalflow.events import Event, EventKind
 from canonicalflow.strategy import Action
 from canonicalflow.testing import Scripted

@@ -126,7 +126,7 @@ def test_an_order_released_as_it_fills_leaves_the_view_and_keeps_its_fill_row() 
     h.act(New(BUY, 9_990, 3))
     h.feed(K.ACK, client_order_id=1, order_id=1, price=9_990, qty=3)
     h.feed(K.FILL, client_order_id=1, side=1, price=9_990, qty=3, trade_id=9, liquidity=1)
-    assert h.core.positions[1].qty == 3
+    assert h.core.portfolio.holdings[1].qty == 3
     assert h.view.orders() == []
     assert [(r.status, r.filled) for r in h.orders.records] == [("Filled", 3)]
     assert len(h.session.recorder.fills) == 1
@@ -139,7 +139,7 @@ def test_a_refused_duplicate_fill_has_no_row() -> None:
     h.feed(K.ACK, client_order_id=1, order_id=1, price=9_990, qty=3)
     for _ in range(2):
         h.feed(K.FILL, client_order_id=1, side=1, price=9_990, qty=1, trade_id=5, liquidity=1)
-    assert h.core.positions[1].fills == 1
+    assert h.core.portfolio.holdings[1].fills == 1
     assert len(h.session.recorder.fills) == 1
 
 
@@ -150,7 +150,7 @@ def test_a_bust_that_reopens_an_order_shows_it_again() -> None:
     h.feed(K.ACK, client_order_id=1, order_id=1, price=9_990, qty=3)
     h.feed(K.FILL, client_order_id=1, side=1, price=9_990, qty=3, trade_id=9, liquidity=1)
     h.feed(K.TRADE_BUST, client_order_id=1, trade_id=9)
-    assert h.core.orders[1].cum == 0  # the Core has it working again
+    assert h.core.execution.orders[1].cum == 0  # the Core has it working again
     assert [(o.client_order_id, o.filled) for o in h.view.orders()] == [(1, 0)]
 
 
@@ -250,7 +250,7 @@ def test_own_orders_follow_reject_replace_reject_cancel_race_expiry_and_replace_
         (3, "Expired", 0, 0),
         (4, "New", 0, 1),
     ]
-    assert h.core.positions[1].qty == 3
+    assert h.core.portfolio.holdings[1].qty == 3
 
 
 def test_a_two_instrument_store_run_accounts_per_instrument_and_reruns(tmp_path: Path) -> None:
@@ -263,7 +263,7 @@ def test_a_two_instrument_store_run_accounts_per_instrument_and_reruns(tmp_path:
     positions = result.positions.to_pandas().set_index("instrument")
     for i in (1, 2):
         mine = fills[fills.instrument == i]
-        assert positions.loc[i, "position"] == (mine.side * mine.qty).sum()
+        assert positions.loc[i, "inventory"] == (mine.side * mine.qty).sum()
         assert positions.loc[i, "fills"] == len(mine)
     assert set(fills.instrument) == {1, 2}
     compared, difference = rerun_decisions(result.run_dir)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from canonicalflow.backtest._runner import _positions_table
+from canonicalflow.backtest._outputs import _positions_table
 from canonicalflow.strategy import BUY, New
 from review._harness import Hand, K
 
@@ -18,7 +18,7 @@ def test_a_fill_after_a_bust_has_its_row() -> None:
     h.feed(K.FILL, client_order_id=1, side=1, price=9_990, qty=1, trade_id=9, liquidity=1)
     h.feed(K.TRADE_BUST, client_order_id=1, trade_id=9)
     h.feed(K.FILL, client_order_id=1, side=1, price=9_990, qty=1, trade_id=10, liquidity=1)
-    assert h.core.positions[1].qty == 1  # the Core took the second fill
+    assert h.core.portfolio.holdings[1].qty == 1  # the Core took the second fill
     assert [row[0] for row in h.session.recorder.fills][-1] == h.core.position  # the last fill has a row
     assert len(h.session.recorder.fills) == 2
 
@@ -30,7 +30,7 @@ def test_positions_table_with_a_held_position_and_no_mid() -> None:
     h.feed(K.ACK, client_order_id=1, order_id=1, price=9_990, qty=3)
     h.feed(K.FILL, client_order_id=1, side=1, price=9_990, qty=3, trade_id=9, liquidity=1)
     h.feed(K.LEVEL_SET, side=-1, price=10_010, qty=0)  # the ask side empties: no mid
-    assert h.view.book(1).mid() is None and h.core.positions[1].qty == 3
+    assert h.view.book(1).mid() is None and h.core.portfolio.holdings[1].qty == 3
     table = _positions_table(h.session)
     assert table.num_rows == 1
 

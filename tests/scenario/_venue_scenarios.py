@@ -20,11 +20,13 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from canonicalflow._generated.order_lifecycle_kernel import State as OrderState
+from canonicalflow.backtest._loop import Simulation
 from canonicalflow.config import CoreConfig, Instrument
-from canonicalflow.events import Category, Event, EventKind, OrderType, TimeInForce, category_of
-from canonicalflow.runtime import Intent, Sequencer
+from canonicalflow.events import Category, Event, EventKind, Intent, OrderType, TimeInForce, category_of
+from canonicalflow.queue import QueuePlace
+from canonicalflow.runtime import Sequencer
 from canonicalflow.state import Core, StepResult, replay
-from canonicalflow.venue import LatencyConfig, SimulatedVenue, Simulation, VenueConfig
+from canonicalflow.venue import LatencyConfig, SimulatedVenue, VenueConfig
 
 __all__ = [
     "ASK",
@@ -191,11 +193,11 @@ class Script:
         self._market_seen = -1
         self._next_intent = 0
         self.seen: list[Event] = []  # every event `decide` was called with
-        self.orders: list[dict[int, OrderState]] = []  # core.orders after each of them
+        self.orders: list[dict[int, OrderState]] = []  # core.execution.orders after each of them
 
     def __call__(self, core: Core, ev: Event, step: StepResult) -> Iterable[Intent]:
         self.seen.append(ev)
-        self.orders.append(dict(core.orders))
+        self.orders.append(dict(core.execution.orders))
         if ev.kind < 20:
             self._market_seen += 1
         due = [
@@ -248,7 +250,7 @@ class _ProbedVenue(SimulatedVenue):
     def __init__(self, core_config: CoreConfig, config: VenueConfig, watch: Sequence[int]) -> None:
         super().__init__(core_config, config)
         self._watch = tuple(watch)
-        self.places: list[dict[int, tuple[float, float] | None]] = []
+        self.places: list[dict[int, QueuePlace | None]] = []
 
     def on_market(self, ev: Event) -> None:
         super().on_market(ev)
@@ -280,13 +282,13 @@ class Run:
         ]
 
     def order_after(self, kind: str, coid: int = 1) -> OrderState | None:
-        """Our order's lifecycle state (core.orders[coid]) right after we received its first `kind` report."""
+        """Our order's lifecycle state (core.execution.orders[coid]) right after we received its first `kind` report."""
         for ev, orders in zip(self.seen, self.orders_seen, strict=True):
             if ev.kind == EventKind[kind] and ev.client_order_id == coid:
                 return orders.get(coid)
         raise AssertionError(f"no {kind} report for order {coid}")
 
-    def place_after(self, index: int, coid: int = 1) -> tuple[float, float] | None:
+    def place_after(self, index: int, coid: int = 1) -> QueuePlace | None:
         """(lots ahead, lots shown) of order `coid` after the venue applied market event `index`.
 
         The venue applies market events in exchange-time order; in these scenarios that is stream order.
@@ -307,11 +309,12 @@ def run_scenario(
     With `core_accepts_all`, the run must not make the Core refuse anything: every report the
     venue sent fits the order lifecycle, and every scripted intent was a valid request.
     """
-    venue = _ProbedVenue(core_config, venue_config or config(), watch)
-    core = Core(core_config)
+    venue_config = venue_config or config()
+    venue = _ProbedVenue(core_config, venue_config, watch)
+    core = Core(core_config.model_copy(update={"market": venue_config.book_model()}))  # as a backtest
     recorded: list[Event] = []
     script = Script(sends)
-    sequencer = Sequencer(core, recorded.append, lambda core, intent: 0, script, send=venue.send)
+    sequencer = Sequencer(core, recorded.append, lambda intent: 0, script, send=venue.send)
     Simulation(market, sequencer, venue).run()
     run = Run(core, venue, recorded, script.seen, script.orders)
     if core_accepts_all:

@@ -29,9 +29,10 @@ from _venue_scenarios import (
 )
 from pydantic import ValidationError
 
+from canonicalflow.backtest import simulate
 from canonicalflow.config import CoreConfig, Instrument
 from canonicalflow.events import Event, EventKind
-from canonicalflow.venue import Fees, LatencyConfig, VenueConfig, simulate
+from canonicalflow.venue import Fees, LatencyConfig, VenueConfig
 
 L3 = config(book="l3")
 

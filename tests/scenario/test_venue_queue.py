@@ -37,7 +37,7 @@ from hypothesis import strategies as st
 
 from canonicalflow.errors import InvariantViolation
 from canonicalflow.events import Event
-from canonicalflow.venue import QUEUE_MODELS, RestingQueues
+from canonicalflow.queue import QUEUE_MODELS, RestingQueues
 
 N = 3.0  # VenueConfig.queue_exponent's default: the power models' n
 
@@ -162,7 +162,7 @@ def test_user_model_claiming_more_than_was_ahead_is_refused_by_the_kernel() -> N
         queues.level_changed(BID, 100, 8)
     assert refused.value.invariant == "queue_position.advance_beyond_ahead"
     assert "greedy" in str(refused.value)
-    assert queues.places[1].ahead_lots == 10  # refused, never applied
+    assert queues.places[1].lots.ahead == 10  # refused, never applied
 
 
 def test_user_model_in_the_venue_is_refused_when_it_overreaches() -> None:

@@ -43,9 +43,10 @@ from _venue_scenarios import (
 )
 
 from canonicalflow._generated import order_lifecycle_kernel as lifecycle
+from canonicalflow.backtest import simulate
 from canonicalflow.config import CoreConfig, Instrument
 from canonicalflow.events import Event, EventKind
-from canonicalflow.venue import Fees, LatencyConfig, SimulatedVenue, VenueConfig, VenueReason, simulate
+from canonicalflow.venue import Fees, LatencyConfig, SimulatedVenue, VenueConfig, VenueReason
 
 # bid 100 x 5, ask 101 x 5, both at time 0; an order sent after event 1 is acted on at 100 ns.
 BOOK = [level(0, BID, 100, 5), level(0, ASK, 101, 5)]
@@ -181,7 +182,7 @@ def test_marketable_post_only_is_rejected_in_reject_mode() -> None:
     """A post-only buy at the best ask would take: REJECT with reason POST_ONLY_WOULD_TAKE."""
     run = run_scenario(BOOK, [after(1, new(1, BUY, 101, 3, tif=POST_ONLY))])
     assert run.reports() == [Report("REJECT", 100, 200, reason=VenueReason.POST_ONLY_WOULD_TAKE)]
-    assert run.core.orders[1].state == lifecycle.S_REJECTED
+    assert run.core.execution.orders[1].state == lifecycle.S_REJECTED
 
 
 def test_marketable_post_only_rests_one_tick_behind_the_ask_in_reprice_mode() -> None:
@@ -216,7 +217,7 @@ def test_gtd_expires_at_its_expire_time_at_the_venue() -> None:
     """A GTD order expires at expire_ts (the venue's time) and we hear of it one response latency later."""
     run = run_scenario(BOOK, [after(1, new(1, BUY, 100, 3, tif=GTD, expire_ts=us(5)))])
     assert run.reports() == [ACK_BUY_100x3, Report("EXPIRED", 5_000, 5_100)]
-    assert run.core.orders[1].state == lifecycle.S_EXPIRED
+    assert run.core.execution.orders[1].state == lifecycle.S_EXPIRED
 
 
 def test_gtd_already_past_on_arrival_is_acked_then_expired() -> None:
@@ -320,7 +321,7 @@ def test_replace_down_to_the_executed_quantity_ends_the_order(qty: int) -> None:
         # the trade through our price at 2 µs fills nothing: the order is gone
     ]
     assert run.venue.queue_place(1) is None
-    assert run.core.orders[1].cum == 2
+    assert run.core.execution.orders[1].cum == 2
 
 
 def test_replace_of_an_order_already_filled_at_the_venue_is_rejected() -> None:
@@ -334,7 +335,7 @@ def test_replace_of_an_order_already_filled_at_the_venue_is_rejected() -> None:
         Report("FILL", 1_000, 1_100, price=100, qty=3, liquidity=MAKER),
         Report("REPLACE_REJECT", 1_100, 1_200, reason=VenueReason.UNKNOWN_ORDER),
     ]
-    assert run.core.orders[1].state == lifecycle.S_FILLED
+    assert run.core.execution.orders[1].state == lifecycle.S_FILLED
 
 
 def test_replace_or_cancel_of_an_unknown_order_is_rejected() -> None:
@@ -392,7 +393,7 @@ def test_cancel_takes_the_order_out_of_the_queue() -> None:
     )
     assert run.reports() == [ACK_BUY_100x3, Report("CANCEL_ACK", 300, 400)]
     assert run.venue.queue_place(1) is None
-    assert run.core.orders[1].state == lifecycle.S_CANCELED
+    assert run.core.execution.orders[1].state == lifecycle.S_CANCELED
 
 
 def test_cancel_crossing_the_final_fill_is_rejected() -> None:
@@ -406,7 +407,7 @@ def test_cancel_crossing_the_final_fill_is_rejected() -> None:
         Report("FILL", 1_000, 1_100, price=100, qty=3, liquidity=MAKER),
         Report("CANCEL_REJECT", 1_100, 1_200, reason=VenueReason.UNKNOWN_ORDER),
     ]
-    assert run.core.orders[1].state == lifecycle.S_FILLED
+    assert run.core.execution.orders[1].state == lifecycle.S_FILLED
 
 
 def test_partial_fills_then_cancel_keep_cum_and_leaves_right() -> None:
@@ -429,7 +430,7 @@ def test_partial_fills_then_cancel_keep_cum_and_leaves_right() -> None:
         1,
         4,
     )
-    done = run.core.orders[1]
+    done = run.core.execution.orders[1]
     assert (done.state, done.qty, done.cum, lifecycle.leaves(done)) == (lifecycle.S_CANCELED, 5, 3, 0)
 
 

@@ -47,12 +47,13 @@ events as flat records. Both build the output column by column, never event by e
 from __future__ import annotations
 
 import gzip
+import io
 import json
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from itertools import repeat
 from pathlib import Path
-from typing import IO, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import pyarrow as pa
 
@@ -156,7 +157,7 @@ def _normalize(
     yield columns
 
 
-def _open(path: Path) -> IO[bytes]:
+def _open(path: Path) -> io.BufferedIOBase:
     """The file's lines as bytes, gunzipped when it starts with the gzip magic number."""
     with open(path, "rb") as probe:
         magic = probe.read(2)

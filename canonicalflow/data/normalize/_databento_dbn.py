@@ -47,7 +47,8 @@ def _instrument_column(venue_ids: pa.Array, instrument: int | Mapping[int, int])
 
 def _dbn_records(path: Path, chunk: int = 1 << 20) -> Iterator[list[Any]]:
     compression = dbn.Compression.ZSTD if path.name.lower().endswith(".zst") else dbn.Compression.NONE
-    decoder = dbn.DBNDecoder(compression=compression)
+    # The stub declares Compression's members as `str`; they are Compression values.
+    decoder = dbn.DBNDecoder(compression=compression)  # type: ignore[arg-type]
     try:
         with path.open("rb") as stream:
             while data := stream.read(chunk):

@@ -137,6 +137,7 @@ class _MboCore:
         ]
         fills: list[int] = []
         filled = self._filled
+        orders: dict[int, int] | None
         for row, code, order_id, size, instrument in zip(rows.to_pylist(), *picked, strict=True):
             if code == _F:
                 orders = filled.setdefault(instrument, {})

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal, InvalidOperation
 from operator import itemgetter
 from pathlib import Path
+from typing import cast
 
 from canonicalflow.data.normalize._common import Quarantine, Quarantined
 from canonicalflow.data.normalize._databento_codes import (
@@ -78,6 +79,10 @@ def _price_reason(text: str, tick: int) -> str:
     if not _is_decimal(text):
         return f"{text!r} is not a decimal number"
     return f"{text!r} is not a whole number of ticks of {_tick_text(tick)}"
+
+
+def _time_reason(text: str) -> str:
+    return f"{text!r} is not an ISO 8601 UTC time or integer ns that fits int64"
 
 
 class _Prices(dict[str, int | None]):
@@ -164,9 +169,10 @@ class _MbpRow:
             price = 0  # only a trade's price is used
         ts_event = self._times(event)
         ts_recv = ts_event if recv == event else self._times(recv)
-        for name, value, field in (("ts_event", ts_event, event), ("ts_recv", ts_recv, recv)):
-            if value is None or value > _INT64_MAX:
-                return name, f"{field!r} is not an ISO 8601 UTC time or integer ns that fits int64"
+        if ts_event is None or ts_event > _INT64_MAX:
+            return "ts_event", _time_reason(event)
+        if ts_recv is None or ts_recv > _INT64_MAX:
+            return "ts_recv", _time_reason(recv)
         fields = self._book(row)
         last = self._last.get(ours)
         if last is not None and last[0] == fields:
@@ -200,7 +206,7 @@ class _MbpRow:
             bids = {t: n for t, n, px in zip(ticks[0::2], lots[0::2], fields[0::4], strict=True) if n and px}
             asks = {t: n for t, n, px in zip(ticks[1::2], lots[1::2], fields[2::4], strict=True) if n and px}
             if None not in bids and None not in asks:  # a shown level whose price is off the tick
-                return (bids, asks), None  # type: ignore[return-value]
+                return cast(Shown, (bids, asks)), None  # no None key: every price is on the tick
         shown: Shown = ({}, {})
         at = 0
         for _ in range(self._depth):
@@ -209,13 +215,13 @@ class _MbpRow:
                 at += 2
                 if not _is_count(sz):
                     return shown, (self._names[at - 1], f"{sz!r} is not a non-negative 64-bit integer")
-                lots = int(sz)
-                if not px or not lots:
+                n = int(sz)
+                if not px or not n:
                     continue  # an empty level
-                ticks = self._prices[px]
-                if ticks is None:
+                tick = self._prices[px]
+                if tick is None:
                     return shown, (self._names[at - 2], _price_reason(px, self._tick))
-                levels[ticks] = lots
+                levels[tick] = n
         return shown, None
 
     def _diagnose(self, row: list[str]) -> tuple[str, str]:

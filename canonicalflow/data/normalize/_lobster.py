@@ -83,7 +83,7 @@ def _open(path: Path, columns: list[str], block_size: int) -> pacsv.CSVStreaming
 def _malformed_line(path: Path, fields: int) -> str:
     """Where a file stops being CSV of `fields` fields: found again line by line, to name the line."""
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt") as f:  # type: ignore[operator]
+    with opener(path, "rt") as f:
         for line, text in enumerate(f, 1):
             if text.count(",") != fields - 1:
                 return f"{path}:{line}: {text.count(',') + 1} fields, not {fields} ({text.strip()[:80]!r})"

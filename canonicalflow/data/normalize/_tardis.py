@@ -35,7 +35,7 @@ _TRADE_SIDE = {"buy": 1, "sell": -1, "unknown": 0, "": 0}
 
 def _rows(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", newline="") as f:  # type: ignore[operator]
+    with opener(path, "rt", newline="") as f:
         reader = csv.DictReader(f)
         missing = [name for name in required if name not in (reader.fieldnames or ())]
         if missing:

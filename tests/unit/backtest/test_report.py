@@ -45,7 +45,7 @@ def equity(samples: int, instruments: tuple[int, ...]) -> pa.Table:
             "best_bid_value": mid - 0.5,
             "best_ask_value": mid + 0.5,
             "mid_value": mid,
-            "position": np.zeros(len(ts), dtype=np.int64),
+            "inventory": np.zeros(len(ts), dtype=np.int64),
             "realized_value": pnl / 2,
             "unrealized_value": pnl / 2,
             "fees_value": np.zeros(len(ts)),
@@ -81,7 +81,7 @@ def fills(count: int, instruments: tuple[int, ...], mid: bool = True) -> pa.Tabl
             "fee": np.zeros(count, dtype=np.int64),
             "fee_value": np.zeros(count),
             "mid_value": 100.0 * instrument if mid else np.full(count, np.nan),
-            "position_after": np.cumsum(side * qty),
+            "inventory_after": np.cumsum(side * qty),
             "queue_ahead": np.where(liquidity == 1, 5.0, np.nan),
         },
         schema=SCHEMAS["fills"],
@@ -108,7 +108,7 @@ def queue(count: int, instruments: tuple[int, ...]) -> pa.Table:
 def positions(instruments: tuple[int, ...]) -> pa.Table:
     rows = [
         dict.fromkeys(SCHEMAS["positions"].names, 1.0)
-        | {"instrument": i, "symbol": f"S{i}", "position": 2, "volume": 6, "fills": 3}
+        | {"instrument": i, "symbol": f"S{i}", "inventory": 2, "volume": 6, "fills": 3}
         for i in instruments
     ]
     return pa.Table.from_pylist(rows, schema=SCHEMAS["positions"])
@@ -189,7 +189,7 @@ def test_one_instrument_without_fills_or_queue_still_plots_its_prices_inventory_
         "S7: our book&#x27;s mid at each equity sample; fills at the time they reached us. No fills in this run."
         in page
     )
-    assert "from the position at each equity sample (no fills)" in page
+    assert "from the inventory at each equity sample (no fills)" in page
     assert "No fills in this run." in page and "No queue samples in this run" in page
 
 

@@ -75,7 +75,7 @@ def test_a_run_writes_every_output(maker: BacktestResult) -> None:
 def test_the_tables_account_for_every_fill(maker: BacktestResult) -> None:
     fills, orders, positions = maker.fills, maker.orders, maker.positions
     signed = pc.sum(pc.multiply(fills["side"].cast("int64"), fills["qty"])).as_py()
-    assert positions["position"][0].as_py() == signed
+    assert positions["inventory"][0].as_py() == signed
     assert positions["fills"][0].as_py() == fills.num_rows
     assert pc.sum(fills["fee"]).as_py() < 0  # all maker, all rebates
     per_order = Counter()
@@ -86,7 +86,7 @@ def test_the_tables_account_for_every_fill(maker: BacktestResult) -> None:
         for c, f in zip(orders["client_order_id"].to_pylist(), orders["filled"].to_pylist(), strict=True)
         if f
     } == dict(per_order)
-    assert max(abs(p) for p in fills["position_after"].to_pylist()) <= 6  # risk.max_position
+    assert max(abs(p) for p in fills["inventory_after"].to_pylist()) <= 6  # risk.max_position
     assert maker.summary["pnl"] == pytest.approx(pc.sum(positions["pnl_value"]).as_py())
 
 

@@ -37,7 +37,7 @@ def tables(**given: list[dict]) -> dict[str, pa.Table]:
 
 def equity_row(ts: int, pnl: float, instrument: int = 1, **values: object) -> dict:
     row = dict.fromkeys(EQUITY.names, 0.0) | {"ts": ts, "instrument": instrument, "symbol": f"S{instrument}"}
-    return row | {"position": 0, "pnl_value": pnl, "realized_value": pnl, **values}
+    return row | {"inventory": 0, "pnl_value": pnl, "realized_value": pnl, **values}
 
 
 def fill_row(side: int, price: float, qty: int, liquidity: int, mid: float, ahead: float = NAN) -> dict:
@@ -54,7 +54,7 @@ def position_row(instrument: int, realized: float, unrealized: float, fees: floa
     return dict.fromkeys(POSITIONS.names, 0.0) | {
         "instrument": instrument,
         "symbol": f"S{instrument}",
-        "position": instrument * 10,
+        "inventory": instrument * 10,
         "realized_value": realized,
         "unrealized_value": unrealized,
         "fees_value": fees,
@@ -200,7 +200,7 @@ def test_positions_give_the_totals_and_one_entry_per_instrument_in_instrument_or
     assert summary["per_instrument"] == [
         {
             "symbol": "S1",
-            "position": 10,
+            "inventory": 10,
             "pnl": 12.0,
             "realized": 10.0,
             "unrealized": 2.5,
@@ -210,7 +210,7 @@ def test_positions_give_the_totals_and_one_entry_per_instrument_in_instrument_or
         },
         {
             "symbol": "S2",
-            "position": 20,
+            "inventory": 20,
             "pnl": 24.5,
             "realized": 30.0,
             "unrealized": -4.0,

@@ -39,7 +39,7 @@ def test_backtest_then_report_then_replay(tmp_path: Path) -> None:
     assert result.exit_code == 0 and (out / "report.html").exists()
     result = runner.invoke(main, ["replay", str(out)])
     assert result.exit_code == 0, result.output
-    assert "made again from the inputs alone" in result.output and "position 1 " in result.output
+    assert "made again from the inputs alone" in result.output and "holding 1 " in result.output
 
 
 def test_a_second_run_into_the_same_directory_is_refused_unless_forced(tmp_path: Path) -> None:

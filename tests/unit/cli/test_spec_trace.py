@@ -36,5 +36,5 @@ def test_trace_explains_bad_input() -> None:
     assert "unknown event 'fil'" in _trace("order_lifecycle", "--set", "qty=1", "fil:1").output
     assert "set the creation parameter(s) qty" in _trace("order_lifecycle", "ack").output
     assert "event fill takes q: int" in _trace("order_lifecycle", "--set", "qty=1", "fill").output
-    assert "one of NEW, REPLACE, CANCEL" in _trace("intent_lifecycle", "--set", "kind=BUY").output
+    assert "one of NONE, NEW, REPLACE, CANCEL" in _trace("intent_lifecycle", "--set", "kind=BUY").output
     assert "unknown machine 'order'" in _trace("order").output

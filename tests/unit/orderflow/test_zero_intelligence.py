@@ -8,13 +8,13 @@ from itertools import pairwise
 import pytest
 from pydantic import ValidationError
 
+from canonicalflow.backtest import simulate
 from canonicalflow.book import ASK, BID, BookFinding, replay_books
-from canonicalflow.config import CoreConfig, Instrument
-from canonicalflow.events import Event, EventKind
+from canonicalflow.config import BookModel, CoreConfig, Instrument
+from canonicalflow.events import Event, EventKind, Intent
 from canonicalflow.orderflow import ZeroIntelligence, zero_intelligence
-from canonicalflow.runtime import Intent
 from canonicalflow.state import replay
-from canonicalflow.venue import VenueConfig, simulate
+from canonicalflow.venue import VenueConfig
 
 EVENTS = 30_000
 
@@ -88,7 +88,9 @@ def test_unknown_parameters_are_refused() -> None:
 def test_a_backtest_trades_on_it_against_the_l3_venue(flow: list[Event]) -> None:
     """Quotes joined at the best get filled by the flow's market orders, in exact FIFO."""
     config = CoreConfig(
-        version="zi", instruments=(Instrument(id=1, symbol="ZI", tick_size="0.01", lot_size="1"),)
+        version="zi",
+        instruments=(Instrument(id=1, symbol="ZI", tick_size="0.01", lot_size="1"),),
+        market=BookModel(book="l3"),
     )
     book_side = {BID: 0, ASK: 0}
     sent: list[int] = []

@@ -17,7 +17,7 @@ import pytest
 
 from canonicalflow._generated import execution_control_kernel as ec
 from canonicalflow.backtest._config import load_config
-from canonicalflow.backtest._runner import Session, core_config_of
+from canonicalflow.backtest._session import Session, core_config_of
 from canonicalflow.events import Event, EventKind
 from canonicalflow.risk import RiskReason
 from canonicalflow.runtime import Sequencer
@@ -95,7 +95,7 @@ def _queue_second_order(run: Run) -> Event:
     """Order 2 (buy 5): 0 held + 5 <= 8, allowed; no token left, so it waits in the queue."""
     [decision] = run.submit(New(BUY, 9_980, 5, client_order_id=2))
     assert (decision.allowed, decision.reason) == (1, 0)
-    assert run.core.keys[2].queued == ec.SLOT_NEW and 2 in run.core.requests
+    assert run.core.execution.keys[2].queued == ec.COMMAND_NEW and 2 in run.core.execution.requests
     assert [(o.client_order_id, o.status) for o in run.view.orders()] == [(2, "Queued")]
     assert [d.client_order_id for d in run.sent] == [1]
     return decision
@@ -103,7 +103,7 @@ def _queue_second_order(run: Run) -> Event:
 
 def _late_fill(run: Run, lots: int) -> None:
     run.feed(K.FILL, client_order_id=1, side=1, price=9_980, qty=lots, trade_id=1, liquidity=1)
-    assert run.view.position(1) == lots
+    assert run.view.inventory(1) == lots
     assert run.view.orders()[0].client_order_id == 2  # the canceled order still counts for nothing
 
 
@@ -135,16 +135,16 @@ def test_a_queued_new_is_judged_again_when_its_token_frees(late_lots: int, reaso
     if reason is RiskReason.ALLOWED:
         assert rest[0].kind == K.RATE_LIMIT_CONSUMED  # it spends the token
         assert [d.client_order_id for d in run.sent] == [1, 2]
-        assert run.core.keys[2].inflight == ec.SLOT_NEW and 2 not in run.core.requests
+        assert run.core.execution.keys[2].inflight == ec.COMMAND_NEW and 2 not in run.core.execution.requests
         assert [(o.client_order_id, o.status) for o in run.view.orders()] == [(2, "PendingNew")]
     else:
         assert [ev.kind for ev in rest] == [K.TRADE]  # no token spent, nothing else recorded
         assert [d.client_order_id for d in run.sent] == [1]  # nothing went to the venue
         # withdrawn: the key is back to idle (a NEW never sent leaves no key at all)
-        assert run.core.keys.get(2, ec.initial()) == ec.initial()
-        assert 2 not in run.core.requests and 2 not in run.core.key_instrument
+        assert run.core.execution.keys.get(2, ec.initial()) == ec.initial()
+        assert 2 not in run.core.execution.requests and 2 not in run.core.execution.key_instrument
         assert run.core.dispatchable() == [] and run.core.obligations() == []
-        assert run.view.orders() == [] and 2 not in run.session.orders.open
+        assert run.view.orders() == [] and run.session.orders.record(2) is None  # never sent: not in the log
         # the token it did not spend is there for the next request: it goes out at once
         [again] = run.submit(New(BUY, 9_980, 4, client_order_id=3))
         assert again.allowed and [d.client_order_id for d in run.sent] == [1, 3]
@@ -160,7 +160,10 @@ def test_the_withdrawal_is_a_recorded_decision_that_replay_reproduces_without_ri
     for ev in run.recorded:
         replayed.apply(ev)
     assert replayed.digest == run.core.digest
-    assert (replayed.keys, replayed.requests) == (run.core.keys, run.core.requests)
+    assert (replayed.execution.keys, replayed.execution.requests) == (
+        run.core.execution.keys,
+        run.core.execution.requests,
+    )
 
 
 def test_a_kill_switch_engaged_while_a_new_waits_withdraws_it_but_a_queued_cancel_still_goes() -> None:
@@ -170,7 +173,10 @@ def test_a_kill_switch_engaged_while_a_new_waits_withdraws_it_but_a_queued_cance
     token_spent_at = run.now
     run.feed(K.ACK, client_order_id=1, price=9_980, qty=2)
     run.submit(Cancel(1), New(BUY, 9_970, 1, client_order_id=2))  # both wait for tokens
-    assert run.core.keys[1].queued == ec.SLOT_CANCEL and run.core.keys[2].queued == ec.SLOT_NEW
+    assert (
+        run.core.execution.keys[1].queued == ec.COMMAND_CANCEL
+        and run.core.execution.keys[2].queued == ec.COMMAND_NEW
+    )
     run.feed(K.KILL_SWITCH, engaged=1)
 
     start = len(run.recorded)
@@ -182,4 +188,4 @@ def test_a_kill_switch_engaged_while_a_new_waits_withdraws_it_but_a_queued_cance
         (2, 1, RiskReason.KILL_SWITCH),
     ]
     assert [(d.client_order_id, d.command) for d in run.sent] == [(1, 1), (1, 3)]
-    assert 2 not in run.core.keys
+    assert 2 not in run.core.execution.keys

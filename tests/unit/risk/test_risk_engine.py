@@ -16,10 +16,10 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from canonicalflow.backtest._config import load_config
-from canonicalflow.backtest._runner import Session, core_config_of
-from canonicalflow.events import Event, EventKind, OrderType, TimeInForce
+from canonicalflow.backtest._session import Session, core_config_of
+from canonicalflow.events import Event, EventKind, Intent, OrderType, TimeInForce
 from canonicalflow.risk import RiskConfig, RiskEngine, RiskReason
-from canonicalflow.runtime import Intent, Sequencer
+from canonicalflow.runtime import Sequencer
 from canonicalflow.strategy import BUY, SELL, Action, Cancel, New, Replace
 
 R = RiskReason
@@ -137,7 +137,7 @@ class Desk:
 
     # ------------------------------------------------------------------ risk
     def check(self, intent: Intent) -> tuple[RiskReason, Intent]:
-        reason, out = self.risk(self.core, intent)
+        reason, out = self.risk(intent)
         assert type(reason) is int
         return R(reason), out
 
@@ -173,9 +173,9 @@ def mid_pnl(lots: int, cost: int, bid: int, ask: int, fees_units: int = 0) -> Fr
 # ------------------------------------------------------------------ trading switches
 def test_trading_disabled_in_the_configuration_denies_every_new_and_replace_but_not_cancels() -> None:
     desk = Desk({"trading_enabled": False})
-    assert not desk.core.control.trading_enabled  # open_session did not enable it
+    assert not desk.core.control.switches.trading_enabled  # open_session did not enable it
     desk.feed(K.TRADING_ENABLED)  # even a control event cannot override the configuration
-    assert desk.core.control.trading_enabled
+    assert desk.core.control.switches.trading_enabled
     assert desk.check(new(BUY, 10_000, 1))[0] is R.TRADING_DISABLED
     assert desk.check(replace(5, BUY, 10_000, 1))[0] is R.TRADING_DISABLED
     assert desk.check(cancel(5))[0] is R.ALLOWED
@@ -626,21 +626,22 @@ def _boom(*args: object) -> None:
         ("book", {}),
         ("order", {}),
         ("orders", {}),
-        ("position", {"max_position": 5}),
+        ("inventory", {"max_position": 5}),
     ],
 )
 def test_an_error_inside_a_gate_denies_with_risk_error(monkeypatch, method: str, risk: dict) -> None:
     desk = Desk(risk)
     working = desk.place(BUY, 9_980, 1)
-    monkeypatch.setattr(desk.view, method, _boom)
+    assert desk.risk.view is not desk.view  # risk reads State through its own Reader
+    monkeypatch.setattr(desk.risk.view, method, _boom)  # break what risk reads, not the strategy's view
     intent = replace(working, BUY, 9_981, 1) if method == "order" else new(BUY, 9_980, 1)
     assert desk.check(intent)[0] is R.RISK_ERROR
     assert desk.check(cancel(working))[0] is R.ALLOWED  # a cancel consults nothing that can break
     assert desk.risk.decided[R.RISK_ERROR] == 1
-    if method == "order":
-        return  # the driver reads `order` too, to build a replace: the sequencer path cannot be shown
     sent = len(desk.sent)
-    [decision] = desk.submit(New(BUY, 9_980, 1))
+    # the driver builds a replace from the strategy's view, which still works
+    action = Replace(working, 9_981, 1) if method == "order" else New(BUY, 9_980, 1)
+    [decision] = desk.submit(action)
     assert (decision.allowed, decision.reason) == (0, R.RISK_ERROR)  # recorded as denied
     assert len(desk.sent) == sent  # and nothing goes to the venue
 
@@ -771,7 +772,7 @@ def test_the_engine_always_answers_with_a_reason_and_normalised_terms(
             drawn["tif"],
             desk.core.now + drawn["expires_in"],
         )
-        reason, out = engine(desk.core, intent)
+        reason, out = engine(intent)
         assert type(reason) is int and reason in REASONS
         event(f"{intent.command}:{R(reason).name}")  # shown by --hypothesis-show-statistics
         assert reason != R.RISK_ERROR, f"a gate raised on {intent}"

@@ -6,9 +6,9 @@ from collections.abc import Iterable
 from itertools import pairwise
 
 from canonicalflow.config import CoreConfig, Instrument, RateLimit
-from canonicalflow.events import Event, EventKind, Flag
-from canonicalflow.runtime import Intent, Sequencer
-from canonicalflow.state import Core, StepResult
+from canonicalflow.events import Event, EventKind, Flag, Intent
+from canonicalflow.runtime import RiskCheck, Sequencer
+from canonicalflow.state import Core, Reader, StepResult
 
 MS = 1_000_000
 T0 = 1_700_000_000_000_000_000
@@ -21,14 +21,20 @@ CONFIG = CoreConfig(
 )
 
 
-def _risk(core: Core, intent: Intent) -> int:
-    return KILLED if core.control.kill_switch else 0
+def _risk(core: Core) -> RiskCheck:
+    """The test's risk check: it reads State (through a Reader, as risk does) and refuses while killed."""
+    state = Reader(core)
+
+    def check(intent: Intent) -> int:
+        return KILLED if state.control.kill_switch else 0
+
+    return check
 
 
 def _one_new_per_quote(core: Core, ev: Event, step: StepResult) -> Iterable[Intent]:
     """A new buy of one lot at the bid on every quote: enough to run into the rate limit."""
     if ev.kind == EventKind.BBO:
-        quote = core.quotes[1]
+        quote = core.market.quotes[1]
         yield Intent(step.position, 1, step.position, 1, side=1, price=quote.bid_price, qty=1)
 
 
@@ -59,7 +65,7 @@ def _run(inputs: list[Event]) -> tuple[list[Event], list[Event], list[bytes]]:
         recorded.append(ev)
         digests.append(core.digest)
 
-    sequencer = Sequencer(core, record, _risk, _one_new_per_quote, send=sent.append)
+    sequencer = Sequencer(core, record, _risk(core), _one_new_per_quote, send=sent.append)
     for ev in inputs:
         sequencer.feed(ev)
     return recorded, sent, digests
@@ -113,14 +119,14 @@ def test_a_venue_answer_frees_the_key_for_the_next_command() -> None:
     core = Core(CONFIG)
     recorded: list[Event] = []
     sent: list[Event] = []
-    sequencer = Sequencer(core, recorded.append, _risk, _one_new_per_quote, send=sent.append)
+    sequencer = Sequencer(core, recorded.append, _risk(core), _one_new_per_quote, send=sent.append)
     sequencer.feed(_inputs()[0])
-    assert core.orders[sent[0].client_order_id].state == 0  # PendingNew until the venue answers
+    assert core.execution.orders[sent[0].client_order_id].state == 0  # PendingNew until the venue answers
     ack = Event(
         kind=int(EventKind.ACK), ts_receive=T0 + 10, instrument=1, client_order_id=sent[0].client_order_id
     )
     assert sequencer.feed(ack).rejections == ()
-    assert not core.dispatchable() and core.keys[sent[0].client_order_id].live
+    assert not core.dispatchable() and core.execution.keys[sent[0].client_order_id].live
 
 
 def test_a_receive_time_known_to_be_wrong_fires_no_wakeup() -> None:
@@ -134,7 +140,7 @@ def test_a_receive_time_known_to_be_wrong_fires_no_wakeup() -> None:
         qty=1,
     )
     core = Core(CONFIG)
-    sequencer = Sequencer(core, (kept := []).append, _risk, _one_new_per_quote)
+    sequencer = Sequencer(core, (kept := []).append, _risk(core), _one_new_per_quote)
     for ev in [*_inputs()[:5], bad]:
         sequencer.feed(ev)
     assert [EventKind(e.kind).name for e in kept] == [EventKind(e.kind).name for e in recorded] + ["TRADE"]

@@ -22,11 +22,12 @@ def _filled_order(core: Core, coid: int, position: int, lots: int = 3) -> int:
 
 
 def _allowed(position: int, coid: int, command: int, qty: int) -> Event:
-    """Risk allowed `command` for `coid`: a buy of `qty` lots at 100."""
+    """Risk allowed `command` for `coid`: a buy of `qty` lots at 100, one intent per position."""
     return Event(
         position=position,
         kind=int(EventKind.RISK_DECISION),
         instrument=1,
+        intent_id=position,  # each decision is for its own intent: State refuses an intent id still open
         client_order_id=coid,
         command=command,
         allowed=1,
@@ -41,8 +42,12 @@ def test_the_oldest_final_order_is_released_beyond_the_window() -> None:
     position = 1
     for coid in (1, 2, 3):
         position = _filled_order(core, coid, position)
-    assert sorted(core.orders) == [2, 3] and list(core.final_orders) == [2, 3]
-    assert 1 not in core.keys and 1 not in core.order_fills and 1 not in core.key_instrument
+    assert sorted(core.execution.orders) == [2, 3] and list(core.execution.final_orders) == [2, 3]
+    assert (
+        1 not in core.execution.keys
+        and 1 not in core.execution.order_fills
+        and 1 not in core.execution.key_instrument
+    )
     late = core.apply(Event(position=position, kind=int(EventKind.TRADE_BUST), client_order_id=1, trade_id=1))
     assert late.rejections == (("rejected", "order", 1, "unknown_order"),)
 
@@ -54,9 +59,9 @@ def test_a_bust_inside_the_window_reopens_the_order_and_takes_it_off_the_release
         Event(position=position, kind=int(EventKind.TRADE_BUST), client_order_id=1, trade_id=1)
     )
     assert result.rejections == ()
-    assert core.keys[1].live and 1 not in core.final_orders
+    assert core.execution.keys[1].live and 1 not in core.execution.final_orders
     position = _filled_order(core, 2, position + 1)
-    assert 1 in core.orders  # a working order is never released
+    assert 1 in core.execution.orders  # a working order is never released
 
 
 def test_a_final_order_with_a_request_in_flight_waits_for_its_answer() -> None:
@@ -72,20 +77,26 @@ def test_a_final_order_with_a_request_in_flight_waits_for_its_answer() -> None:
     ):
         core.apply(Event(position=position, kind=int(kind), instrument=1, client_order_id=5, **fields))
         position += 1
-    assert 5 in core.orders and list(core.final_orders) == [5]
+    assert 5 in core.execution.orders and list(core.execution.final_orders) == [5]
     answer = core.apply(
         Event(position=position, kind=int(EventKind.CANCEL_REJECT), instrument=1, client_order_id=5)
     )
     assert answer.rejections == ()
     assert answer.changes[-1] == ("released", 5)
-    assert 5 not in core.orders and 5 not in core.keys and not core.final_orders
+    assert 5 not in core.execution.orders and 5 not in core.execution.keys and not core.execution.final_orders
 
 
 def test_a_new_withdrawn_before_dispatch_leaves_nothing_behind() -> None:
     core = Core(synthetic_config())
     core.apply(_allowed(1, coid=9, command=1, qty=1))
     core.apply(_allowed(2, coid=9, command=3, qty=0))
-    assert 9 not in core.keys and 9 not in core.key_instrument and 9 not in core.requests
+    assert (
+        9 not in core.execution.keys
+        and 9 not in core.execution.key_instrument
+        and 9 not in core.execution.requests
+    )
+    # both intents closed: the CANCEL took the queued NEW away, and itself with it
+    assert core.execution.intents == {}
 
 
 def test_a_dispatch_must_carry_what_risk_allowed() -> None:
@@ -104,7 +115,7 @@ def test_a_dispatch_must_carry_what_risk_allowed() -> None:
         )
     )
     assert result.rejections == (("rejected", "execution_control", 4, "request_mismatch"),)
-    assert 4 not in core.orders and core.keys[4].state == ec.S_QUEUED
+    assert 4 not in core.execution.orders and core.execution.keys[4].state == ec.S_QUEUED
 
 
 def test_state_stays_bounded_on_a_long_stream() -> None:
@@ -112,8 +123,12 @@ def test_state_stays_bounded_on_a_long_stream() -> None:
     core = Core(config)
     for ev in synthetic_stream(11, 60_000):
         core.apply(ev)
-    assert len(core.final_orders) <= 50
-    assert len(core.orders) < 200 and len(core.keys) < 200 and len(core.order_fills) < 200
+    assert len(core.execution.final_orders) <= 50
+    assert (
+        len(core.execution.orders) < 200
+        and len(core.execution.keys) < 200
+        and len(core.execution.order_fills) < 200
+    )
 
 
 def test_a_client_order_id_used_again_starts_a_fresh_order_that_is_never_released_while_live() -> None:
@@ -128,7 +143,7 @@ def test_a_client_order_id_used_again_starts_a_fresh_order_that_is_never_release
         core.apply(Event(position=position, kind=int(kind), instrument=1, client_order_id=2, **fields))
         position += 1
     position = _filled_order(core, 3, position)  # another order goes final: releasing runs again
-    assert 2 in core.orders and core.keys[2].live and 2 not in core.final_orders
+    assert 2 in core.execution.orders and core.execution.keys[2].live and 2 not in core.execution.final_orders
 
 
 def test_a_refused_command_names_no_instrument() -> None:
@@ -143,6 +158,6 @@ def test_a_refused_command_names_no_instrument() -> None:
             allowed=1,
         )
     )
-    assert 5 not in core.key_instrument  # a CANCEL for nothing: refused, and State did not grow
+    assert 5 not in core.execution.key_instrument  # a CANCEL for nothing: refused, and State did not grow
     core.apply(_allowed(2, coid=5, command=1, qty=1))
-    assert core.key_instrument[5] == 1 and core.scopes(5) == [1]
+    assert core.execution.key_instrument[5] == 1 and core.scopes(5) == [1]

@@ -7,8 +7,7 @@ from fractions import Fraction
 from hypothesis import given
 from hypothesis import strategies as st
 
-from canonicalflow.state import Position
-from canonicalflow.state._portfolio import trade
+from canonicalflow.portfolio import Holding, trade
 
 trades = st.lists(
     st.tuples(st.sampled_from((1, -1)), st.integers(-50, 500), st.integers(1, 40), st.integers(-3, 9)),
@@ -17,7 +16,7 @@ trades = st.lists(
 
 
 def _average_cost(fills: list[tuple[int, int, int, int]]) -> tuple[int, Fraction, Fraction]:
-    """Position, average cost (a rational) and realized PnL, computed the textbook way."""
+    """Holding, average cost (a rational) and realized PnL, computed the textbook way."""
     qty, avg, realized = 0, Fraction(0), Fraction(0)
     for side, price, lots, _ in fills:
         signed = side * lots
@@ -36,7 +35,7 @@ def _average_cost(fills: list[tuple[int, int, int, int]]) -> tuple[int, Fraction
 
 @given(trades, st.integers(-50, 500))
 def test_total_pnl_is_exact_and_the_split_follows_the_average_cost(fills, mark) -> None:
-    p = Position()
+    p = Holding()
     for side, price, lots, fee in fills:
         p = trade(p, side, price, lots, fee)
     qty, avg, realized = _average_cost(fills)
@@ -54,7 +53,7 @@ def test_total_pnl_is_exact_and_the_split_follows_the_average_cost(fills, mark) 
     trades, st.tuples(st.sampled_from((1, -1)), st.integers(1, 500), st.integers(1, 40), st.integers(0, 9))
 )
 def test_a_bust_takes_a_fill_back_exactly(fills, busted) -> None:
-    p = Position()
+    p = Holding()
     for side, price, lots, fee in fills:
         p = trade(p, side, price, lots, fee)
     after = trade(trade(p, *busted), *busted, undo=True)
@@ -69,12 +68,12 @@ def test_a_bust_takes_a_fill_back_exactly(fills, busted) -> None:
 
 
 def test_a_round_trip_realizes_the_spread() -> None:
-    p = trade(trade(Position(), 1, 100, 10, 2), -1, 103, 10, 2)
-    assert p == Position(qty=0, cost=0, realized=30, fees=4, volume=20, traded=2030, fills=2)
+    p = trade(trade(Holding(), 1, 100, 10, 2), -1, 103, 10, 2)
+    assert p == Holding(qty=0, cost=0, realized=30, fees=4, volume=20, traded=2030, fills=2)
 
 
 def test_a_short_reduced_keeps_its_average_and_a_flip_opens_at_the_trade_price() -> None:
-    p = trade(Position(), -1, 200, 4, 0)
+    p = trade(Holding(), -1, 200, 4, 0)
     p = trade(p, 1, 190, 1, 0)
     assert (p.qty, p.cost, p.realized) == (-3, -600, 10)
     p = trade(p, 1, 210, 5, 0)

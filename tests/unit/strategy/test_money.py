@@ -8,8 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from canonicalflow.config import CoreConfig, Instrument
-from canonicalflow.state import Position
-from canonicalflow.strategy import Money
+from canonicalflow.portfolio import Holding, Money
 
 ticks = st.sampled_from(["0.01", "0.1", "1", "0.0001", "0.25", "0.00000001", "5"])
 prices = st.one_of(
@@ -35,5 +34,5 @@ def test_pnl_of_a_flat_position_is_realized_less_fees(
     tick: str, realized: int, fees: int, mark: int | None
 ) -> None:
     money = _money(tick)
-    flat = Position(realized=realized, fees=fees)
+    flat = Holding(realized=realized, fees=fees)
     assert money.pnl(1, flat, mark) == (money.tick_lots(1, realized), Fraction(0), money.fees(1, fees))

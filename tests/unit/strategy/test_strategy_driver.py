@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from canonicalflow.backtest._config import load_config
-from canonicalflow.backtest._runner import Session, core_config_of
+from canonicalflow.backtest._session import Session, core_config_of
 from canonicalflow.events import Event, EventKind, OrderType, TimeInForce
 from canonicalflow.risk import RiskReason
 from canonicalflow.strategy import BUY, SELL, New, Replace

@@ -6,10 +6,11 @@ from collections.abc import Iterator
 
 import pytest
 
+from canonicalflow.backtest import simulate
 from canonicalflow.config import CoreConfig, Instrument
 from canonicalflow.errors import DataError
 from canonicalflow.events import Event, EventKind
-from canonicalflow.venue import VenueConfig, simulate
+from canonicalflow.venue import VenueConfig
 
 CONFIG = CoreConfig(
     version="stream", instruments=(Instrument(id=1, symbol="X", tick_size="1", lot_size="1"),)

@@ -7,14 +7,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from canonicalflow.venue import (
-    ConservativeQueue,
-    EmpiricalLatency,
-    LatencyConfig,
-    VenueConfig,
-    queue_model,
-    read_latency_file,
-)
+from canonicalflow.queue import ConservativeQueue, queue_model
+from canonicalflow.venue import EmpiricalLatency, LatencyConfig, VenueConfig, read_latency_file
 from canonicalflow.venue._latency import LatencySample
 
 
@@ -29,9 +23,9 @@ def test_an_unknown_queue_model_names_the_choices() -> None:
 
 
 def test_a_users_model_loads_from_its_import_path() -> None:
-    model = queue_model("canonicalflow.venue._queue_models:ConservativeQueue")
+    model = queue_model("canonicalflow.queue._models:ConservativeQueue")
     assert isinstance(model, ConservativeQueue)
-    assert VenueConfig(queue_model="canonicalflow.venue._queue_models:ConservativeQueue").build_queue_model()
+    assert VenueConfig(queue_model="canonicalflow.queue._models:ConservativeQueue").build_queue_model()
 
 
 @pytest.mark.parametrize(

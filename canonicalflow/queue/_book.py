@@ -1,21 +1,23 @@
-"""One instrument's replayed book with the queue places of our resting orders on it.
+"""One instrument's book with the queue places of our resting orders on it.
 
-Shared by the simulated venue (where the fills it finds are executed) and by the strategy's view
-(where the places are the estimate a strategy reads), so both move places by the same rules.
+Shared by the simulated venue (where the fills it finds are executed) and by the Core (where the
+book is the one a strategy reads and the places the estimate it sees), so both move places by the
+same rules.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 
-from canonicalflow.book import ASK, BID, L2Book, L3Book, last_of_each
+from canonicalflow.book import ASK, BID, L2Book, L3Book, apply_l2, apply_l3, last_of_each
 from canonicalflow.events import Event, EventKind, Flag
-from canonicalflow.venue._queue_models import UNITS_PER_LOT, QueueModel
-from canonicalflow.venue._queues import RestingQueues
+from canonicalflow.queue._models import UNITS_PER_LOT, QueueModel
+from canonicalflow.queue._places import RestingQueues
 
-__all__ = ["QueuedBook"]
+__all__ = ["Fills", "QueuedBook"]
 
 _K = EventKind
 _SNAPSHOT, _LAST = int(Flag.SNAPSHOT), int(Flag.LAST_IN_PACKET)
@@ -25,11 +27,13 @@ Fills = list[tuple[int, int]]  # (key, lots) a market event made due
 
 
 class QueuedBook:
-    """The book, our places on it, and the liquidity our takers consumed (until the feed refreshes it)."""
+    """The book, our places on it, and the liquidity our takers consumed until the feed refreshes
+    it (at the venue; nothing takes from the Core's book, so there it stays empty)."""
 
     def __init__(self, l3: bool, model: QueueModel) -> None:
         self.l3 = l3
         self.book: L2Book | L3Book = L3Book() if l3 else L2Book()
+        self._apply_book: Callable[[Any, Event], str | None] = apply_l3 if l3 else apply_l2
         self.queues = RestingQueues(model)
         self.consumed: dict[tuple[int, int], int] = {}  # (side, price) -> lots our takers took
         self._snapshot_from: tuple[int | None, int | None] | None = None  # best prices before a rebuild
@@ -64,35 +68,44 @@ class QueuedBook:
         self.consumed[(side, price)] = self.consumed.get((side, price), 0) + lots
 
     # ------------------------------------------------------------ market data
-    def apply(self, ev: Event, leaves: Callable[[int], int], whole: bool) -> Fills:
-        """Apply one market event; the fills of our resting orders it makes due.
+    def apply(self, ev: Event, leaves: Callable[[int], int], whole: bool) -> tuple[str | None, Fills]:
+        """Apply one market event: (the book's finding when it does not apply, else None; the
+        fills of our resting orders it makes due).
 
         `leaves(key)` is what a resting order still has open; `whole` fills it all whenever it
-        fills (hftbacktest's NoPartialFillExchange) instead of by the trade's excess.
+        fills (hftbacktest's NoPartialFillExchange) instead of by the trade's excess. A refused
+        event changes nothing, here or in our places.
+
+        Twin: `QueuedBook.set_levels` (level sets at once, while nothing of ours rests on an L2 book).
         """
         kind = ev.kind
         if kind == _K.TRADE:
-            return [] if self.l3 else self._trade(ev, leaves, whole)
+            return None, [] if self.l3 else self._trade(ev, leaves, whole)
         # the best prices before the event matter only to a resting order or a book being rebuilt
         watching = self.queues.places or kind == _K.BOOK_CLEAR or ev.flags & _SNAPSHOT
         before = (self.best_price(BID), self.best_price(ASK)) if watching else None
         fills: Fills = []
         if kind == _K.LEVEL_SET:
-            self._level_set(ev)
+            finding = self._level_set(ev)
         elif kind == _K.BOOK_CLEAR:
             self.book.clear()
             self.consumed.clear()
-        elif self.l3 and kind in _L3_KINDS:
-            fills = self._l3_event(ev, leaves, whole)
+            finding = None
+        elif kind in _L3_KINDS:
+            if not self.l3:
+                return "order_event_on_level_book", fills
+            finding, fills = self._l3_event(ev, leaves, whole)
         else:
-            return fills  # BBO, markers, status, gaps: the depth replayed is the book
+            return None, fills  # BBO, markers, status, gaps: the depth replayed is the book
+        if finding is not None:
+            return finding, fills
         if kind == _K.BOOK_CLEAR or (ev.flags & _SNAPSHOT and not ev.flags & _LAST):
             if self._snapshot_from is None:  # a book being rebuilt is compared with the one it replaces
                 self._snapshot_from = before
-            return fills
+            return None, fills
         if self._snapshot_from is not None:
             before, self._snapshot_from = self._snapshot_from, None
-        return fills if before is None else fills + self._crossed(before, leaves)
+        return None, fills if before is None else fills + self._crossed(before, leaves)
 
     def set_levels(self, side: np.ndarray, price: np.ndarray, qty: np.ndarray, flags: np.ndarray) -> None:
         """Level sets in stream order, folded at once: each level ends at the size its last row set.
@@ -100,6 +113,8 @@ class QueuedBook:
         The same as applying them one by one while none of our orders rests on this L2 book: a level
         set then moves nothing but the level, and the snapshot mark (the best prices a book being
         rebuilt is compared with once it is whole) ends as the rows would leave it.
+
+        Twin: `QueuedBook.apply`.
         """
         assert not self.l3 and self.quiet
         opening = (flags & _SNAPSHOT != 0) & (flags & _LAST == 0)  # a snapshot row, more to come
@@ -115,13 +130,34 @@ class QueuedBook:
             self._fold(side[rest:], price[rest:], qty[rest:])
 
     def _fold(self, side: np.ndarray, price: np.ndarray, qty: np.ndarray) -> None:
+        """Each level to the size its last row sets: `L2Book.set_level`, the per-event rule, once
+        per level (the rows between set sizes that a later row overwrites)."""
         book, consumed = self.book, self.consumed
         last = last_of_each(side, price)
         for level_side, level_price, lots in zip(
             side[last].tolist(), price[last].tolist(), qty[last].tolist(), strict=True
         ):
             book.set_level(level_side, level_price, lots)
-            consumed.pop((level_side, level_price), None)
+            if consumed:
+                consumed.pop((level_side, level_price), None)
+
+    # -------------------------------------------------------------- snapshots
+    def to_data(self) -> dict[str, Any]:
+        """The book, our places, what our takers consumed and a rebuild's mark, as plain lists."""
+        return {
+            "book": self.book.to_data(),
+            "places": self.queues.to_data(),
+            "consumed": sorted([*key, lots] for key, lots in self.consumed.items()),
+            "snapshot_from": None if self._snapshot_from is None else list(self._snapshot_from),
+        }
+
+    def restore(self, data: dict[str, Any]) -> None:
+        """Continue from what `to_data` gave."""
+        self.book = (L3Book if self.l3 else L2Book).from_data(data["book"])
+        self.queues.restore(data["places"])
+        self.consumed = {(side, price): lots for side, price, lots in data["consumed"]}
+        mark = data["snapshot_from"]
+        self._snapshot_from = None if mark is None else (mark[0], mark[1])
 
     @property
     def quiet(self) -> bool:
@@ -152,16 +188,17 @@ class QueuedBook:
                         fills.append((key, lots))
         return fills
 
-    def _level_set(self, ev: Event) -> None:
-        book = self.book
-        if isinstance(book, L3Book) and ev.flags & _SNAPSHOT:
-            book.forget_level(ev.side, ev.price)
-        book.set_level(ev.side, ev.price, ev.qty)
-        self.consumed.pop((ev.side, ev.price), None)
+    def _level_set(self, ev: Event) -> str | None:
+        finding = self._apply_book(self.book, ev)
+        if finding is not None:
+            return finding
+        if self.consumed:
+            self.consumed.pop((ev.side, ev.price), None)
         if self.queues.at(ev.side, ev.price):
             self.queues.level_changed(ev.side, ev.price, self.qty_at(ev.side, ev.price))
+        return None
 
-    def _l3_event(self, ev: Event, leaves: Callable[[int], int], whole: bool) -> Fills:
+    def _l3_event(self, ev: Event, leaves: Callable[[int], int], whole: bool) -> tuple[str | None, Fills]:
         """An order-level change: our places move exactly by the feed orders that were ahead."""
         book, queues, kind = self.book, self.queues, ev.kind
         assert isinstance(book, L3Book)
@@ -169,22 +206,20 @@ class QueuedBook:
         level = book.level(*where) if where else None
         held = level.orders[ev.order_id] if level else 0
         kept = kind == _K.ORDER_MODIFY and where == (ev.side, ev.price) and ev.qty <= held
-        prev = self.qty_at(ev.side, ev.price)
-        if kind == _K.ORDER_ADD:
-            refused = book.add(ev.order_id, ev.side, ev.price, ev.qty)
-        elif kind == _K.ORDER_MODIFY:
-            refused = book.modify(ev.order_id, ev.side, ev.price, ev.qty)
-        else:
-            refused = book.reduce(ev.order_id, ev.qty, ev.side, ev.price)
+        prev = self.qty_at(ev.side, ev.price) if ev.side in (BID, ASK) else 0  # a cancel may name no side
+        refused = apply_l3(book, ev)
         if refused:
-            return []  # the book did not change (the data-quality gate reports it): neither do we
-        self.consumed.pop((ev.side, ev.price), None)
+            return refused, []  # the book did not change: neither do we
+        consumed = self.consumed
+        if consumed:
+            consumed.pop((ev.side, ev.price), None)
         if where is None:  # a new order joins at the back, or lots a snapshot left unattributed go
             lost = 0 if kind == _K.ORDER_ADD else min(ev.qty, prev)
             queues.feed_order_reduced(ev.side, ev.price, ev.order_id, lost, self.qty_at(ev.side, ev.price))
-            return []
+            return None, []
         side, price = where
-        self.consumed.pop(where, None)
+        if consumed:
+            consumed.pop(where, None)
         fills = (
             self._executed(side, price, ev.order_id, ev.qty, leaves, whole) if kind == _K.ORDER_FILL else []
         )
@@ -193,7 +228,7 @@ class QueuedBook:
         queues.feed_order_reduced(side, price, ev.order_id, reduced, self.qty_at(side, price))
         if kind == _K.ORDER_MODIFY and not kept:
             queues.feed_order_reduced(ev.side, ev.price, ev.order_id, 0, self.qty_at(ev.side, ev.price))
-        return fills
+        return None, fills
 
     def _executed(
         self, side: int, price: int, order_id: int, lots: int, leaves: Callable[[int], int], whole: bool

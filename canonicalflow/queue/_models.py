@@ -1,6 +1,7 @@
 """Queue models: how much of a decrease at our price level was ahead of our order.
 
-The venue drives the `queue_position` machine (spec/queue_position.cflow) for each resting order;
+The venue (and the Core, for its estimate) drives the `queue_position` machine
+(spec/queue_position.cflow) for each resting order;
 a model only answers one question, asked when the displayed size at our price changes: of the
 units that left, how many were ahead of us? The machine refuses an answer that breaks its
 invariants, so a user's own model cannot corrupt a queue. Units are queue units (a millionth of a
@@ -15,6 +16,8 @@ import importlib
 import math
 from collections.abc import Callable
 from typing import Protocol
+
+from canonicalflow.errors import ConfigError
 
 __all__ = [
     "QUEUE_MODELS",
@@ -86,10 +89,10 @@ def _user_model(path: str) -> QueueModel:
     try:
         found = getattr(importlib.import_module(module_name), attribute)
     except (ImportError, AttributeError) as error:
-        raise ValueError(f"queue model {path!r} cannot be loaded: {error}") from None
+        raise ConfigError(f"queue model {path!r} cannot be loaded: {error}") from None
     model = found() if isinstance(found, type) else found
     if not callable(getattr(model, "advance", None)) or not isinstance(getattr(model, "name", None), str):
-        raise ValueError(f"queue model {path!r} needs a `name` string and an `advance` method")
+        raise ConfigError(f"queue model {path!r} needs a `name` string and an `advance` method")
     return model
 
 
@@ -134,6 +137,6 @@ def queue_model(name: str, n: float = 3.0) -> QueueModel:
         "log2": _log2,
     }
     if name not in families:
-        raise ValueError(f"unknown queue model {name!r}; choose one of {', '.join(QUEUE_MODELS)}")
+        raise ConfigError(f"unknown queue model {name!r}; choose one of {', '.join(QUEUE_MODELS)}")
     label = name if name.startswith("log") else f"{name}({n:g})"
     return ProbabilisticQueue(label, families[name])

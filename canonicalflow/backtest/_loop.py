@@ -20,19 +20,19 @@ from typing import Protocol
 import numpy as np
 import pyarrow as pa
 
-from canonicalflow.book import levels_by_instrument
+from canonicalflow.book import levels_by_instrument, runs
 from canonicalflow.config import CoreConfig
 from canonicalflow.errors import DataError
-from canonicalflow.events import EVENT_SCHEMA, Event, LazyEvents, events_of
-from canonicalflow.runtime import Decide, RiskCheck, Sequencer
-from canonicalflow.state import Core, foldable_runs
-from canonicalflow.venue._config import VenueConfig
-from canonicalflow.venue._simulated import SimulatedVenue, venue_time, venue_times
-from canonicalflow.venue._tracker import QueueTracker
+from canonicalflow.events import EVENT_SCHEMA, Event, EventKind, Flag, Intent, LazyEvents, events_of
+from canonicalflow.runtime import Decide, JournalSink, RiskCheck, Sequencer
+from canonicalflow.state import Core
+from canonicalflow.venue import SimulatedVenue, VenueConfig, venue_time, venue_times
 
 __all__ = ["MarketBatches", "OurLane", "Simulation", "simulate"]
 
 _NEVER = 1 << 127
+_VENUE_FOLDS = (int(EventKind.LEVEL_SET), int(EventKind.TRADE), int(EventKind.BBO))
+_BAD_RECEIVE_TS = int(Flag.BAD_RECEIVE_TS)
 _LEVEL_COLUMNS = ("kind", "instrument", "side", "price", "qty", "flags")
 # Rows the lane takes at once: few after we acted (we may act again soon), doubling while we idle.
 _FIRST_CHUNK, _LAST_CHUNK = 256, 65_536
@@ -90,9 +90,10 @@ class OurLane(Protocol):
     def quiet(self) -> bool:
         """Nothing of ours is pending: no order works, no command waits (a timer may be set)."""
 
-    def feed_rows(self, batch: pa.RecordBatch, due: int | None = None) -> int:
-        """Feed rows in stream order; stop after a row that sent a request, or before the first row
-        that would let the timer's wake-up at `due` fall due. How many were fed."""
+    def feed_rows(self, batch: pa.RecordBatch, due: int | None = None) -> tuple[int, bool]:
+        """Feed rows in stream order; stop after a row whose decision sent intents, or before the
+        first row that would let the timer's wake-up at `due` fall due. (How many rows were fed,
+        whether the strategy acted.)"""
 
 
 class Simulation:
@@ -123,7 +124,7 @@ class Simulation:
         self._unread: Iterator[Event] | None = market if isinstance(market, MarketBatches) else iter(market)
         self._lane = lane if isinstance(market, MarketBatches) else None
         self._pending = EVENT_SCHEMA.empty_table()  # rows fed to us in the lane, not yet folded at the venue
-        self._pending_times = np.zeros(0, np.int64)
+        self._pending_times: np.ndarray = np.zeros(0, np.int64)
         self._chunk = _FIRST_CHUNK
         self._rest = 0  # events to feed one by one before the lane may open again
         self._latency = max_feed_latency_ns
@@ -206,9 +207,7 @@ class Simulation:
             late = np.flatnonzero(at_venue < self._venue_clock)
             if len(late):
                 self._too_late(batch.slice(int(late[0]), 1).to_pylist()[0], int(at_venue[late[0]]))
-            position = self.sequencer.core.position
-            taken = self._lane.feed_rows(batch, due)
-            acted = self.sequencer.core.position > position + taken  # decisions took positions too
+            taken, acted = self._lane.feed_rows(batch, due)
             self._unread.consume(taken)
             taken_total += taken
             progress(fed + taken_total)
@@ -262,9 +261,8 @@ class Simulation:
             return
         rows, times = self._pending.slice(0, count), self._pending_times[:count]
         self._pending, self._pending_times = self._pending.slice(count), self._pending_times[count:]
-        for start, end, foldable in foldable_runs(
-            rows.column("kind").to_numpy(), rows.column("flags").to_numpy()
-        ):
+        kind, flags = rows.column("kind").to_numpy(), rows.column("flags").to_numpy()
+        for start, end, foldable in runs(np.isin(kind, _VENUE_FOLDS) & (flags & _BAD_RECEIVE_TS == 0)):
             part = rows.slice(start, end - start)
             if foldable:
                 self._venue_levels(part)
@@ -309,7 +307,7 @@ class Simulation:
         heapq.heappush(self._theirs, (at_venue, self._read, ev))  # ties keep stream order
 
 
-def _allow_all(core: Core, intent: object) -> int:
+def _allow_all(intent: Intent) -> int:
     return 0
 
 
@@ -319,22 +317,18 @@ def simulate(
     venue_config: VenueConfig,
     decide: Decide,
     risk: RiskCheck = _allow_all,
-    record: Callable[[Event], None] | None = None,
+    record: JournalSink | None = None,
     digests: bool = True,
-    tracker: QueueTracker | None = None,
     max_feed_latency_ns: int = 10_000_000_000,
 ) -> tuple[Core, SimulatedVenue]:
     """Run `decide` over `market` against a simulated venue; every recorded event goes to `record`.
 
-    A `tracker` hears every recorded event before the strategy decides on it, so `decide` can
-    read the queue place of each of its resting orders from it.
+    The Core keeps its books and queue estimate by `core_config.market`; give it the venue's rules
+    (`VenueConfig.book_model()`, as a backtest does) for an estimate that follows the venue's.
     """
     venue = SimulatedVenue(core_config, venue_config)
     core = Core(core_config, digests=digests)
-    write = record or (lambda ev: None)
-    if tracker is not None:
-        keep, write = write, lambda ev: (tracker.apply(ev), keep(ev))
-    sequencer = Sequencer(core, write, risk, decide, send=venue.send)
+    sequencer = Sequencer(core, record or (lambda ev: None), risk, decide, send=venue.send)
     Simulation(market, sequencer, venue, max_feed_latency_ns).run()
     return core, venue
 

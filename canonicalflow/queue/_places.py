@@ -1,8 +1,8 @@
 """The queue places of resting orders at one instrument, driven through the `queue_position` kernel.
 
 Used twice, with the same code: by the simulated venue, where the places decide fills, and by the
-strategy's view, where they are the estimate a strategy sees (in Live as in Backtest). Every change
-goes through the generated kernel, so a queue model that breaks an invariant is refused with the
+Core, where they are the estimate a strategy reads (in Live as in Backtest). Every change goes
+through the generated kernel, so a queue model that breaks an invariant is refused with the
 reason, never silently applied.
 
 On price-level (L2) data the model splits each decrease at our price. On order-level (L3) data
@@ -13,16 +13,24 @@ it joined, and moves forward exactly when one of them is executed, reduced or ca
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 from canonicalflow._generated import queue_position_kernel as qp
 from canonicalflow.errors import InvariantViolation
-from canonicalflow.venue._queue_models import UNITS_PER_LOT, QueueModel
+from canonicalflow.queue._models import UNITS_PER_LOT, QueueModel
 
-__all__ = ["QueuePlace", "RestingQueues"]
+__all__ = ["Place", "QueuePlace", "RestingQueues"]
+
+
+class QueuePlace(NamedTuple):
+    """A resting order's place as a strategy reads it: lots ahead of it, and lots shown at its price."""
+
+    ahead: float
+    level: float
 
 
 @dataclass(slots=True)
-class QueuePlace:
+class Place:
     """One resting order's place: the kernel state, trades since the last depth change, L3 front."""
 
     side: int
@@ -32,21 +40,23 @@ class QueuePlace:
     front: dict[int, int] = field(default_factory=dict)  # L3: feed order id -> its lots still ahead
 
     @property
-    def ahead_lots(self) -> float:
-        return self.state.ahead / UNITS_PER_LOT
-
-    @property
-    def level_lots(self) -> float:
-        return self.state.level / UNITS_PER_LOT
+    def lots(self) -> QueuePlace:
+        """(lots ahead, lots shown), in lots."""
+        return QueuePlace(self.state.ahead / UNITS_PER_LOT, self.state.level / UNITS_PER_LOT)
 
 
 class RestingQueues:
-    """Queue places of resting orders keyed by any hashable (client order id, venue order id)."""
+    """Queue places of resting orders keyed by any int (client order id, venue order id).
+
+    `changes`, when set to a list, hears ("place", key, *kernel state) for every step of a place:
+    the Core points it at the changes of the event it applies, so places enter the digest.
+    """
 
     def __init__(self, model: QueueModel) -> None:
         self.model = model
-        self.places: dict[int, QueuePlace] = {}
+        self.places: dict[int, Place] = {}
         self._at: dict[tuple[int, int], list[int]] = {}  # (side, price) -> keys in join order
+        self.changes: list[tuple[Any, ...]] | None = None
 
     def at(self, side: int, price: int) -> list[int]:
         """Keys resting at (side, price), first joined first."""
@@ -61,11 +71,11 @@ class RestingQueues:
     ) -> None:
         """`key` rests at the back of (side, price), behind `displayed` lots (and L3 orders `front`)."""
         state = self._step(key, qp.initial(), qp.E_JOIN, displayed * UNITS_PER_LOT)
-        self.places[key] = QueuePlace(side, price, state, front=dict(front or {}))
+        self.places[key] = Place(side, price, state, front=dict(front or {}))
         self._at.setdefault((side, price), []).append(key)
 
     def requeue(self, key: int, displayed: int, front: dict[int, int] | None = None) -> None:
-        """Priority lost (a price change or a larger size): back of the queue, same price."""
+        """Priority lost (a larger size): back of the queue, same price."""
         place = self.places[key]
         place.state = self._step(key, place.state, qp.E_REQUEUE, displayed * UNITS_PER_LOT)
         place.traded, place.front = 0, dict(front or {})
@@ -132,14 +142,34 @@ class RestingQueues:
         place.front.clear()
         place.state = self._step(key, place.state, qp.E_DEPTH, level_now * UNITS_PER_LOT, place.state.ahead)
 
+    # -------------------------------------------------------------- snapshots
+    def to_data(self) -> list[list[Any]]:
+        """Every place in join order per level, as plain lists: what a snapshot holds."""
+        return [
+            [key, p.side, p.price, list(p.state), p.traded, sorted(p.front.items())]
+            for keys in self._at.values()
+            for key in keys
+            for p in (self.places[key],)
+        ]
+
+    def restore(self, data: list[list[Any]]) -> None:
+        """The places `to_data` gave, in the same join order."""
+        self.places.clear()
+        self._at.clear()
+        for key, side, price, state, traded, front in data:
+            self.places[key] = Place(side, price, qp.State(*state), traded, dict(map(tuple, front)))
+            self._at.setdefault((side, price), []).append(key)
+
     def _step(self, key: int, state: qp.State, event: int, a0: int = 0, a1: int = 0) -> qp.State:
         after = qp.step(state, event, a0, a1)
         if isinstance(after, qp.Rejection):
             raise InvariantViolation(
-                0,
+                None,
                 None,
                 f"queue_position.{after.reason}",
                 f"order {key}: {state}",
                 f"{qp.EVENT_NAMES[event]}({a0}, {a1}) from queue model {self.model.name}",
             )
+        if self.changes is not None:
+            self.changes.append(("place", key, *after))
         return after

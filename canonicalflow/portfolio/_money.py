@@ -10,19 +10,29 @@ from decimal import Decimal
 from fractions import Fraction
 
 from canonicalflow.config import CoreConfig
-from canonicalflow.state import Position
+from canonicalflow.portfolio._holding import Holding
 
-__all__ = ["Money"]
+__all__ = ["Money", "round_price"]
 
 _ZERO = Fraction(0)
 
 
+def round_price(side: int, price: int, step: int) -> int:
+    """`price` onto a grid of `step` ticks, away from the market: a buy down, a sell up. Risk
+    normalises with it and a strategy's `View.round_price` calls it, so both round alike."""
+    return price - price % step if side == 1 else -((-price) // step * step)
+
+
 class Money:
     def __init__(self, config: CoreConfig) -> None:
-        self._tick = {i.id: Fraction(Decimal(i.tick_size)) for i in config.instruments}
-        self._lot = {i.id: Fraction(Decimal(i.lot_size)) for i in config.instruments}
-        self._unit = {i.id: self._tick[i.id] * self._lot[i.id] * i.multiplier for i in config.instruments}
-        self._fee_unit = {i.id: Fraction(1, 10**i.currency_decimals) for i in config.instruments}
+        self._tick: dict[int, Fraction] = {i.id: Fraction(Decimal(i.tick_size)) for i in config.instruments}
+        self._lot: dict[int, Fraction] = {i.id: Fraction(Decimal(i.lot_size)) for i in config.instruments}
+        self._unit: dict[int, Fraction] = {
+            i.id: self._tick[i.id] * self._lot[i.id] * i.multiplier for i in config.instruments
+        }
+        self._fee_unit: dict[int, Fraction] = {
+            i.id: Fraction(1, 10**i.currency_decimals) for i in config.instruments
+        }
 
     def price(self, instrument: int, ticks: int | Fraction) -> Fraction:
         return ticks * self._tick[instrument]
@@ -40,7 +50,7 @@ class Money:
 
     def notional(self, instrument: int, ticks: int | Fraction, lots: int) -> Fraction:
         """Currency value of `lots` at `ticks`, unsigned."""
-        return abs(ticks) * lots * self._unit[instrument]
+        return (ticks if ticks >= 0 else -ticks) * lots * self._unit[instrument]
 
     def tick_lots(self, instrument: int, amount: int | Fraction) -> Fraction:
         """Currency value of an amount in tick-lots (the unit of a position's cost and PnL)."""
@@ -50,7 +60,7 @@ class Money:
         return units * self._fee_unit[instrument]
 
     def pnl(
-        self, instrument: int, p: Position, mark: int | Fraction | None
+        self, instrument: int, p: Holding, mark: int | Fraction | None
     ) -> tuple[Fraction, Fraction | None, Fraction]:
         """(realized, unrealized at `mark`, fees) in currency; unrealized is 0 when flat, None when
         lots are held and there is no mark: an unknown, never a zero."""

@@ -18,18 +18,17 @@ from fractions import Fraction
 
 import numpy as np
 
-from canonicalflow._generated import execution_control_kernel as ec
 from canonicalflow.book import BID
 from canonicalflow.config import CoreConfig
-from canonicalflow.events import Event, EventKind, OrderType, TimeInForce
+from canonicalflow.errors import InvariantViolation
+from canonicalflow.events import Command, Event, EventKind, OrderType, TimeInForce
+from canonicalflow.queue import QueuedBook, QueuePlace
 from canonicalflow.venue._config import VenueConfig
-from canonicalflow.venue._market import QueuedBook
-from canonicalflow.venue._queue_models import ConservativeQueue
 
 __all__ = ["SimulatedVenue", "VenueReason", "venue_time"]
 
 _DAY_NS = 86_400_000_000_000
-_NEW, _REPLACE, _CANCEL = ec.SLOT_NEW, ec.SLOT_REPLACE, ec.SLOT_CANCEL  # Event.command codes
+_NEW, _REPLACE, _CANCEL = Command.NEW, Command.REPLACE, Command.CANCEL  # Event.command codes
 _MAKER, _TAKER = 1, 2
 _K = EventKind
 
@@ -79,7 +78,7 @@ class SimulatedVenue:
         self.config = config
         self._l3 = config.book == "l3"
         self._whole = config.fills == "whole"
-        self._model = ConservativeQueue() if self._l3 else config.build_queue_model()
+        self._model = config.build_queue_model()
         self._latency = config.latency.build(config.seed)
         self._markets = {i.id: QueuedBook(self._l3, self._model) for i in core_config.instruments}
         self._value = {
@@ -160,7 +159,13 @@ class SimulatedVenue:
         if market is None:
             return
         ts = venue_time(ev)
-        for coid, lots in market.apply(ev, self._leaves, self._whole):
+        try:
+            _, fills = market.apply(ev, self._leaves, self._whole)  # a refused event fills nothing
+        except InvariantViolation as violation:  # a queue model broke the queue-position machine
+            raise (
+                violation if violation.position is not None else violation.located(ev.position, ev)
+            ) from None
+        for coid, lots in fills:
             order = self._orders.get(coid)
             if order is not None:  # an earlier fill of this event may have finished it
                 self._fill(order, order.price, min(lots, order.leaves), _MAKER, ts)
@@ -353,11 +358,11 @@ class SimulatedVenue:
         self._seq += 1
         heapq.heappush(heap, (ts, self._seq, item))
 
-    def queue_place(self, coid: int) -> tuple[float, float] | None:
-        """(lots ahead, lots displayed) of a resting order at the venue: the truth the model keeps."""
+    def queue_place(self, coid: int) -> QueuePlace | None:
+        """Lots ahead and lots displayed of a resting order at the venue: the truth the model keeps."""
         order = self._orders.get(coid)
         place = self._markets[order.instrument].queues.places.get(coid) if order else None
-        return (place.ahead_lots, place.level_lots) if place else None
+        return place.lots if place else None
 
 
 def _notional_unit(tick_size: str, lot_size: str, multiplier: int, decimals: int) -> Fraction:
