@@ -52,7 +52,7 @@ def config_of(store: Path, mode: str, timer_ms: int = 0) -> dict[str, Any]:
             "queue_exponent": 2.0,
             "latency": {"entry_ns": 1_000_000, "response_ns": 1_000_000},
         },
-        "risk": {"max_position": 1_000_000, "max_order_qty": 1_000},
+        "risk": {"max_inventory": 1_000_000, "max_order_qty": 1_000},
         "strategy": {"class": f"canonicalflow.testing:{_STRATEGIES[mode]}", "cadence": cadence},
     }
 

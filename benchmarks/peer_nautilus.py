@@ -74,7 +74,7 @@ EXPECTED_VERSION = "1.221.0"
 # canonicalflow.events.EventKind codes (stable: stored in every dataset)
 BOOK_CLEAR, LEVEL_SET, TRADE = 5, 6, 9
 LATENCY_NS = 1_000_000
-QUEUE_MODEL = "none (1.221.0 has no queue_position; default FillModel, prob_fill_on_limit=1)"
+QUEUE_MODEL = "none (1.221.0 has no queue model; default FillModel, prob_fill_on_limit=1)"
 _VENUE = Venue("SIM")
 _INSTRUMENT_ID = InstrumentId(Symbol("PEER"), _VENUE)
 _COLUMNS = ["kind", "ts_exchange", "ts_receive", "side", "price", "qty", "trade_id", "sequence"]

@@ -6,6 +6,7 @@
   x DataError
     + InvalidEvent       the event's stream position, the field, what is wrong
     + JournalCorrupt     the segment file, the byte offset, what is wrong
+    + NotInJournal       the journal and the position it holds no event at (also a KeyError)
   x InvariantViolation   position, event, invariant, state before and after
 
 A rejected transition is an outcome the kernel returns, never an exception.
@@ -22,6 +23,7 @@ __all__ = [
     "InvalidEvent",
     "InvariantViolation",
     "JournalCorrupt",
+    "NotInJournal",
     "SourceSpan",
     "SpecError",
 ]
@@ -108,3 +110,15 @@ class JournalCorrupt(DataError):
         self.offset = offset
         self.problem = problem
         super().__init__(f"{path}: byte {offset}: {problem}")
+
+
+class NotInJournal(DataError, KeyError):
+    """A journal holds no event at the position asked for; a KeyError too, as a lookup miss is."""
+
+    def __init__(self, path: object, position: int, held: str) -> None:
+        self.path = path
+        self.position = position
+        super().__init__(f"{path}: no event at position {position} (it holds {held})")
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])

@@ -23,7 +23,7 @@ S_RETIRED = 4
 STATE_NAMES = ("Idle", "Queued", "InFlight", "InFlightQueued", "Retired")
 NUM_STATES = 5
 INITIAL_STATE = S_IDLE
-TERMINAL_STATES = frozenset((S_RETIRED,))
+TERMINAL_STATES: frozenset[int] = frozenset((S_RETIRED,))
 
 # Events
 E_SUBMIT_NEW = 0

@@ -4,7 +4,7 @@ From Python:
 
     from canonicalflow.backtest import run
     result = run("my.toml")                  # or a dict, or a BacktestConfig
-    result.fills.to_pandas()                 # Arrow tables: orders, fills, positions, equity, queue
+    result.fills.to_pandas()                 # Arrow tables: orders, fills, holdings, equity, queue
 """
 
 from canonicalflow.backtest._config import BacktestConfig, load_config

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from canonicalflow.config import Instrument
-from canonicalflow.errors import DataError
+from canonicalflow.errors import ConfigError
 from canonicalflow.orderflow import ZeroIntelligence
 from canonicalflow.risk import RiskConfig
 from canonicalflow.strategy import Cadence
@@ -144,12 +144,15 @@ def load_config(source: Path | str | dict[str, Any] | BacktestConfig) -> Backtes
     try:
         raw = tomllib.loads(path.read_text())
     except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
+        raise ConfigError(f"{path}: no such file") from None
     except tomllib.TOMLDecodeError as error:
-        raise DataError(f"{path}: not valid TOML: {error}") from None
+        raise ConfigError(f"{path}: not valid TOML: {error}") from None
     data = raw.get("data")
     if isinstance(data, dict) and isinstance(data.get("store"), str):
         data["store"] = str((path.parent / data["store"]).resolve())
+    latency = raw.get("venue", {}).get("latency") if isinstance(raw.get("venue"), dict) else None
+    if isinstance(latency, dict) and isinstance(latency.get("file"), str):
+        latency["file"] = str((path.parent / latency["file"]).resolve())
     return _validate(raw, str(path))
 
 
@@ -160,4 +163,4 @@ def _validate(raw: dict[str, Any], where: str) -> BacktestConfig:
         lines = [
             f"  {'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}" for e in error.errors()
         ]
-        raise DataError(f"{where}: invalid backtest configuration\n" + "\n".join(lines)) from None
+        raise ConfigError(f"{where}: invalid backtest configuration\n" + "\n".join(lines)) from None

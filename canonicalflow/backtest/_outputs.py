@@ -16,11 +16,11 @@ from canonicalflow.backtest._config import BacktestConfig
 from canonicalflow.backtest._report import render_report
 from canonicalflow.backtest._session import Session
 from canonicalflow.backtest._summary import read_summary, summarize, write_summary
-from canonicalflow.backtest._tables import EQUITY, FILLS, ORDERS, POSITIONS, QUEUE
+from canonicalflow.backtest._tables import EQUITY, FILLS, HOLDINGS, ORDERS, QUEUE, check_run_dir
 
 __all__ = ["TABLES", "BacktestResult", "write_outputs"]
 
-TABLES = ("orders", "fills", "positions", "equity", "queue")
+TABLES = ("orders", "fills", "holdings", "equity", "queue")
 
 
 @dataclass
@@ -35,6 +35,7 @@ class BacktestResult:
     def open(cls, run_dir: Path | str) -> BacktestResult:
         """A run written earlier."""
         run_dir = Path(run_dir)
+        check_run_dir(run_dir)
         return cls(run_dir, read_summary(run_dir / "summary.json"))
 
     def table(self, name: str) -> pa.Table:
@@ -44,7 +45,7 @@ class BacktestResult:
 
     orders = property(lambda self: self.table("orders"))
     fills = property(lambda self: self.table("fills"))
-    positions = property(lambda self: self.table("positions"))
+    holdings = property(lambda self: self.table("holdings"))
     equity = property(lambda self: self.table("equity"))
     queue = property(lambda self: self.table("queue"))
 
@@ -64,7 +65,7 @@ def write_outputs(
     tables = {
         "orders": _orders_table(session),
         "fills": recorder.table(recorder.fills, FILLS),
-        "positions": _positions_table(session),
+        "holdings": _holdings_table(session),
         "equity": recorder.table(recorder.equity, EQUITY),
         "queue": recorder.table(recorder.queue, QUEUE),
     }
@@ -117,7 +118,7 @@ def _orders_table(session: Session) -> pa.Table:
     return session.recorder.table(rows, ORDERS)
 
 
-def _positions_table(session: Session) -> pa.Table:
+def _holdings_table(session: Session) -> pa.Table:
     view, money = session.view, session.view.money
     rows = []
     for i in view.instruments:
@@ -140,4 +141,4 @@ def _positions_table(session: Session) -> pa.Table:
                 p.fills,
             )
         )
-    return session.recorder.table(rows, POSITIONS)
+    return session.recorder.table(rows, HOLDINGS)

@@ -25,7 +25,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from ._summary import pnl_curve, read_summary
-from ._tables import SCHEMAS
+from ._tables import SCHEMAS, check_run_dir
 
 __all__ = ["render_report"]
 
@@ -51,9 +51,7 @@ FILL_COLUMNS = (
 
 def render_report(run_dir: Path) -> Path:
     """Read the run's five tables and `summary.json`, write `run_dir / "report.html"`, return its path."""
-    missing = [f"{name}.parquet" for name in SCHEMAS if not (run_dir / f"{name}.parquet").is_file()]
-    if missing:
-        raise FileNotFoundError(f"{run_dir}: no {', '.join(missing)}: not a run directory")
+    check_run_dir(run_dir)
     tables = {name: pq.read_table(run_dir / f"{name}.parquet") for name in SCHEMAS}
     summary = read_summary(run_dir / "summary.json")
     run = _Run(tables)
@@ -64,7 +62,7 @@ def render_report(run_dir: Path) -> Path:
         _section("Inventory", "".join(_inventory_figure(run, i) for i in run.instruments)),
         _section("PnL", _pnl_figure(run, summary)),
         _section("Spread captured", _spread_figure(run)),
-        _section("Queue position", _queue_figure(run)),
+        _section("Queue place", _queue_figure(run)),
         _section("Run directory", _run_directory(run_dir, tables)),
     ]
     path = run_dir / "report.html"
@@ -118,7 +116,7 @@ def _rows_of(columns: Columns, instrument: int, time: str) -> Columns:
 
 def _symbols(tables: dict[str, pa.Table]) -> dict[int, str]:
     symbols: dict[int, str] = {}
-    for name in ("orders", "fills", "positions", "equity"):
+    for name in ("orders", "fills", "holdings", "equity"):
         pairs = tables[name].group_by(["instrument", "symbol"]).aggregate([])
         symbols.update(zip(pairs["instrument"].to_pylist(), pairs["symbol"].to_pylist(), strict=True))
     return symbols
@@ -174,7 +172,7 @@ def _price_figure(run: _Run, instrument: int) -> str:
 
 
 def _inventory_figure(run: _Run, instrument: int) -> str:
-    """Exact from the fills when there are any (position after each), else the sampled positions."""
+    """Exact from the fills when there are any (inventory after each), else the sampled holdings."""
     symbol = run.symbol(instrument)
     fills = _rows_of(run.fills, instrument, "ts_receive")
     if len(fills["qty"]):
@@ -186,7 +184,7 @@ def _inventory_figure(run: _Run, instrument: int) -> str:
         equity = _rows_of(run.equity, instrument, "ts")
         ts, lots, source = equity["ts"], equity["inventory"], "the inventory at each equity sample (no fills)"
     if not len(ts):
-        return _note(f"{symbol}: no positions recorded in this run.")
+        return _note(f"{symbol}: no holdings recorded in this run.")
     keep = _decimate(lots.astype(np.float64))
     fig, ax = _figure()
     ax.step(run.seconds(ts[keep]), lots[keep], where="post", lw=0.9, color="tab:blue")
@@ -371,7 +369,7 @@ def _headline(summary: dict) -> str:
 def _per_instrument(summary: dict) -> str:
     entries = summary.get("per_instrument") or []
     if not entries:
-        return _note("No positions in this run.")
+        return _note("No holdings in this run.")
     keys = ["symbol", "inventory", "pnl", "realized", "unrealized", "fees", "volume", "traded"]
     head = "".join(f"<th>{key}</th>" for key in keys)
     body = "".join(

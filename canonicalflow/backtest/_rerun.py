@@ -15,6 +15,7 @@ from pathlib import Path
 from canonicalflow.backtest._config import load_config
 from canonicalflow.backtest._runner import BACKTEST_FILE
 from canonicalflow.backtest._session import Session
+from canonicalflow.errors import ConfigError
 from canonicalflow.events import Event, EventKind
 from canonicalflow.journal import JournalReader
 from canonicalflow.runtime import load_config as load_core_config
@@ -34,7 +35,11 @@ _MADE_HERE = frozenset(
 
 def rerun_decisions(run_dir: Path) -> tuple[int, tuple[Event, Event | None] | None]:
     """(events compared, None) when the rerun records exactly the journal; else the first pair that differs."""
-    config = load_config(json.loads((run_dir / BACKTEST_FILE).read_text()))
+    recorded_config = run_dir / BACKTEST_FILE
+    try:
+        config = load_config(json.loads(recorded_config.read_text()))
+    except ConfigError as error:  # written by another version, or edited since
+        raise ConfigError(f"{recorded_config}: {error}") from None
     journal = run_dir / "journal"
     core_config = load_core_config(journal)  # as the run used it
     recorded: list[Event] = []

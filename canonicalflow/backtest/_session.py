@@ -13,7 +13,7 @@ from canonicalflow.backtest._lane import MarketLane
 from canonicalflow.backtest._order_log import OrderLog
 from canonicalflow.backtest._recorder import Recorder
 from canonicalflow.config import CoreConfig, Instrument, RateLimit
-from canonicalflow.errors import DataError
+from canonicalflow.errors import ConfigError
 from canonicalflow.events import Event, EventKind
 from canonicalflow.journal import JournalWriter
 from canonicalflow.risk import RiskEngine
@@ -50,13 +50,13 @@ def build_strategy(config: BacktestConfig) -> Strategy[Any]:
     try:
         cls = getattr(importlib.import_module(module_name), class_name)
     except (ImportError, AttributeError, ValueError) as error:
-        raise DataError(f"strategy.class {target!r} cannot be imported: {error}") from None
+        raise ConfigError(f"strategy.class {target!r} cannot be imported: {error}") from None
     if not (isinstance(cls, type) and issubclass(cls, Strategy)):
-        raise DataError(f"strategy.class {target!r} is not a Strategy subclass")
+        raise ConfigError(f"strategy.class {target!r} is not a Strategy subclass")
     try:
         return cls(**config.strategy.params)
     except (TypeError, ValueError) as error:
-        raise DataError(f"strategy.params for {target}: {error}") from None
+        raise ConfigError(f"strategy.params for {target}: {error}") from None
 
 
 class Session:

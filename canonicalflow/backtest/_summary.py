@@ -45,7 +45,7 @@ def summarize(tables: Mapping[str, pa.Table], meta: Mapping[str, Any]) -> dict[s
     summary: dict[str, object] = {key: convert(meta[key]) for key, convert in META.items()}
     elapsed = float(meta["elapsed_s"])
     summary["events_per_s"] = _finite(int(meta["market_events"]) / elapsed) if elapsed else None
-    summary.update(_positions(tables["positions"]))
+    summary.update(_holdings(tables["holdings"]))
     summary.update(_curve(pnl_curve(tables["equity"]), int(meta["sample_ns"])))
     summary.update(_orders_and_fills(tables["orders"], tables["fills"]))
     summary["queue"] = _queue(tables["orders"], tables["fills"], tables["queue"])
@@ -75,8 +75,8 @@ def pnl_curve(equity: pa.Table) -> pa.Table:
     return curve.filter(pc.is_finite(curve["pnl"])).sort_by("ts")
 
 
-def _positions(positions: pa.Table) -> dict[str, object]:
-    """Run totals and one entry per instrument, in instrument order, from the final positions."""
+def _holdings(holdings: pa.Table) -> dict[str, object]:
+    """Run totals and one entry per instrument, in instrument order, from the final holdings."""
     per_instrument = [
         {
             "symbol": row["symbol"],
@@ -88,15 +88,15 @@ def _positions(positions: pa.Table) -> dict[str, object]:
             "volume": row["volume"],
             "traded": _finite(row["traded_value"]),
         }
-        for row in positions.sort_by("instrument").to_pylist()
+        for row in holdings.sort_by("instrument").to_pylist()
     ]
     return {
-        "pnl": _sum(positions["pnl_value"]),
-        "realized": _sum(positions["realized_value"]),
-        "unrealized": _sum(positions["unrealized_value"]),
-        "fees": _sum(positions["fees_value"]),
-        "turnover": _sum(positions["traded_value"]),
-        "volume": pc.sum(positions["volume"], min_count=0).as_py(),
+        "pnl": _sum(holdings["pnl_value"]),
+        "realized": _sum(holdings["realized_value"]),
+        "unrealized": _sum(holdings["unrealized_value"]),
+        "fees": _sum(holdings["fees_value"]),
+        "turnover": _sum(holdings["traded_value"]),
+        "volume": pc.sum(holdings["volume"], min_count=0).as_py(),
         "per_instrument": per_instrument,
     }
 

@@ -1,4 +1,4 @@
-"""The Arrow schemas of a run's tables: what `orders`, `fills`, `positions`, `equity` and `queue` hold.
+"""The Arrow schemas of a run's tables: what `orders`, `fills`, `holdings`, `equity` and `queue` hold.
 
 Integers are the engine's own units (ticks, lots, minimal currency units, nanoseconds) and are
 exact; every `*_value` column is the same quantity in prices, quantities or currency as a
@@ -7,9 +7,13 @@ float64, for plots and DataFrames. Sides are +1 (buy) and -1 (sell).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pyarrow as pa
 
-__all__ = ["EQUITY", "FILLS", "ORDERS", "POSITIONS", "QUEUE", "SCHEMAS"]
+from canonicalflow.errors import DataError
+
+__all__ = ["EQUITY", "FILLS", "HOLDINGS", "ORDERS", "QUEUE", "SCHEMAS", "check_run_dir"]
 
 ORDERS = pa.schema(
     [
@@ -56,7 +60,7 @@ FILLS = pa.schema(
     ]
 )
 
-POSITIONS = pa.schema(
+HOLDINGS = pa.schema(
     [
         ("instrument", pa.int32()),
         ("symbol", pa.string()),
@@ -106,7 +110,27 @@ QUEUE = pa.schema(  # one row per resting order per sample
 SCHEMAS: dict[str, pa.Schema] = {
     "orders": ORDERS,
     "fills": FILLS,
-    "positions": POSITIONS,
+    "holdings": HOLDINGS,
     "equity": EQUITY,
     "queue": QUEUE,
 }
+
+_RENAMED = {"holdings": "positions"}  # table: what an earlier version called it
+
+
+def check_run_dir(run_dir: Path) -> None:
+    """Every table and the summary are there; else a DataError saying what is missing, and why
+    when an earlier version wrote the run under another name."""
+    missing = [name for name in SCHEMAS if not (run_dir / f"{name}.parquet").is_file()]
+    if not (run_dir / "summary.json").is_file():
+        missing.append("summary")
+    if not missing:
+        return
+    files = ", ".join(f"{name}.json" if name == "summary" else f"{name}.parquet" for name in missing)
+    older = [
+        f"{_RENAMED[name]}.parquet"
+        for name in missing
+        if (run_dir / f"{_RENAMED.get(name, '')}.parquet").is_file()
+    ]
+    why = f" ({', '.join(older)}: written by an earlier version; run the backtest again)" if older else ""
+    raise DataError(f"{run_dir}: no {files}: not a complete run directory{why}")

@@ -52,7 +52,7 @@ def backtest(config: Path, out: Path | None, force: bool, progress: bool | None)
     """Run the backtest CONFIG (a TOML file) and write its run directory.
 
     The run directory holds the journal (replay it with `canonicalflow replay RUN/journal`),
-    orders, fills, positions, equity and queue as Parquet, summary.json and report.html.
+    orders, fills, holdings, equity and queue as Parquet, summary.json and report.html.
     See docs/stacks/backtesting.md for the file's sections.
     """
     try:

@@ -6,6 +6,7 @@ import click
 
 from canonicalflow.cli._backtest import backtest, demo, report
 from canonicalflow.cli._data import data
+from canonicalflow.cli._exchange import exchange
 from canonicalflow.cli._journal import journal
 from canonicalflow.cli._replay import replay, synth, verify_determinism
 
@@ -42,6 +43,7 @@ main.add_command(report)
 main.add_command(spec)
 main.add_command(data)
 main.add_command(journal)
+main.add_command(exchange)
 main.add_command(replay)
 main.add_command(verify_determinism)
 journal.add_command(synth)

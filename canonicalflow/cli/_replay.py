@@ -78,7 +78,10 @@ def replay(journal: Path, to_position: int | None, config: Path | None, checkpoi
         click.echo(line)
     click.echo(f"rejections    {rejections} refused transitions recorded since the start point")
     if run_dir is not None and to_position is None:
-        compared, difference = rerun_decisions(run_dir)
+        try:
+            compared, difference = rerun_decisions(run_dir)
+        except CanonicalFlowError as error:
+            fail(error)
         if difference is not None:
             made, recorded = difference
             click.echo(

@@ -22,7 +22,7 @@ from typing import BinaryIO
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from canonicalflow.errors import JournalCorrupt
+from canonicalflow.errors import JournalCorrupt, NotInJournal
 from canonicalflow.events import Event, iter_events
 from canonicalflow.journal._format import FRAME_HEADER_SIZE, decode_payload
 from canonicalflow.journal._index import TornTailWarning, scan
@@ -90,17 +90,24 @@ class JournalReader:
         return chain.from_iterable(map(iter_events, self.batches(from_position, to_position)))
 
     def event_at(self, position: int) -> Event:
-        """The event at `position`; KeyError when the journal holds none there."""
+        """The event at `position`; `NotInJournal` (a KeyError) when the journal holds none there."""
         index = self._index
         i = bisect_left(index.last, position)
         if i == len(index.last) or index.first[i] > position:
-            raise KeyError(position)
+            raise self._not_held(position)
         with closing(_OpenSegment(index.segments)) as segment:
             batch = self._read_frame(i, segment)
         row = _rows_before(batch.column("position"), position)
         if row == batch.num_rows or batch.column("position")[row].as_py() != position:
-            raise KeyError(position)
+            raise self._not_held(position)
         return next(iter_events(batch.slice(row, 1)))
+
+    def _not_held(self, position: int) -> NotInJournal:
+        first, last = self.first_position, self.last_position
+        held = (
+            "no events" if first is None else f"{self.num_events} events between positions {first} and {last}"
+        )
+        return NotInJournal(self.path, position, held)
 
     def tail(self, n: int) -> list[Event]:
         """The last `n` events (fewer when the journal is shorter), reading only the frames that hold them."""

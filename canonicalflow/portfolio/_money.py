@@ -53,7 +53,7 @@ class Money:
         return (ticks if ticks >= 0 else -ticks) * lots * self._unit[instrument]
 
     def tick_lots(self, instrument: int, amount: int | Fraction) -> Fraction:
-        """Currency value of an amount in tick-lots (the unit of a position's cost and PnL)."""
+        """Currency value of an amount in tick-lots (the unit of a holding's cost and PnL)."""
         return amount * self._unit[instrument]
 
     def fees(self, instrument: int, units: int) -> Fraction:

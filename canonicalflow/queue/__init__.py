@@ -1,5 +1,5 @@
-"""Queue position: where our resting orders stand in a price level's queue, and the models that
-move them on price-level data (spec/queue_position.cflow)."""
+"""Queue places: where our resting orders stand in a price level's queue, and the models that
+move them on price-level data (spec/queue_place.cflow)."""
 
 from canonicalflow.queue._book import Fills, QueuedBook
 from canonicalflow.queue._models import (

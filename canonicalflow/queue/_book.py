@@ -58,10 +58,17 @@ class QueuedBook:
     # ------------------------------------------------------------- our orders
     def join(self, key: int, side: int, price: int) -> None:
         """`key` rests at the back of its level: behind everything shown there now."""
-        front = None
+        self.queues.join(key, side, price, self.qty_at(side, price), self._front(side, price))
+
+    def requeue(self, key: int, side: int, price: int) -> None:
+        """`key` lost its priority at its price (a larger size): the back of the level, as `join`."""
+        self.queues.requeue(key, self.qty_at(side, price), self._front(side, price))
+
+    def _front(self, side: int, price: int) -> dict[int, int] | None:
+        """On order-level data, the feed's orders now at (side, price), each ahead of a new place."""
         if isinstance(self.book, L3Book) and (level := self.book.level(side, price)):
-            front = dict(level.orders)
-        self.queues.join(key, side, price, self.qty_at(side, price), front)
+            return dict(level.orders)
+        return None
 
     def take(self, side: int, price: int, lots: int) -> None:
         """Our taker took `lots` shown at (side, price): not available again until the feed changes it."""

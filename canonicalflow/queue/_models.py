@@ -1,7 +1,7 @@
 """Queue models: how much of a decrease at our price level was ahead of our order.
 
-The venue (and the Core, for its estimate) drives the `queue_position` machine
-(spec/queue_position.cflow) for each resting order;
+The venue (and the Core, for its estimate) drives the `queue_place` machine
+(spec/queue_place.cflow) for each resting order;
 a model only answers one question, asked when the displayed size at our price changes: of the
 units that left, how many were ahead of us? The machine refuses an answer that breaks its
 invariants, so a user's own model cannot corrupt a queue. Units are queue units (a millionth of a

@@ -1,4 +1,4 @@
-"""The queue places of resting orders at one instrument, driven through the `queue_position` kernel.
+"""The queue places of resting orders at one instrument, driven through the `queue_place` kernel.
 
 Used twice, with the same code: by the simulated venue, where the places decide fills, and by the
 Core, where they are the estimate a strategy reads (in Live as in Backtest). Every change goes
@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from canonicalflow._generated import queue_position_kernel as qp
+from canonicalflow._generated import queue_place_kernel as qp
 from canonicalflow.errors import InvariantViolation
 from canonicalflow.queue._models import UNITS_PER_LOT, QueueModel
 
@@ -166,7 +166,7 @@ class RestingQueues:
             raise InvariantViolation(
                 None,
                 None,
-                f"queue_position.{after.reason}",
+                f"queue_place.{after.reason}",
                 f"order {key}: {state}",
                 f"{qp.EVENT_NAMES[event]}({a0}, {a1}) from queue model {self.model.name}",
             )

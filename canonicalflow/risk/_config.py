@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = ["RiskConfig"]
+
+_RENAMED = {"max_position": "max_inventory"}  # old key: new key, refused with a pointer to the new one
 
 
 class RiskConfig(BaseModel):
@@ -31,12 +34,12 @@ class RiskConfig(BaseModel):
     # parameters
     max_order_qty: int | None = Field(default=None, ge=1, description="largest order, lots")
     # exposure
-    max_position: int | None = Field(
+    max_inventory: int | None = Field(
         default=None, ge=0, description="lots per instrument, counting working orders on the same side"
     )
     max_single_order_notional: Decimal | None = Field(default=None, gt=0)
     max_gross_notional: Decimal | None = Field(
-        default=None, gt=0, description="sum of |position| at the mid over instruments, plus this order"
+        default=None, gt=0, description="sum of |inventory| at the mid over instruments, plus this order"
     )
     max_active_quotes: int | None = Field(default=None, ge=0, description="working orders, all instruments")
     max_gross_quote_notional: Decimal | None = Field(default=None, gt=0)
@@ -45,3 +48,13 @@ class RiskConfig(BaseModel):
     max_orders_per_second: int | None = Field(
         default=None, ge=1, description="requests per second to the venue, all instruments; excess waits"
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_renamed(cls, values: Any) -> Any:
+        """An old key is refused by name, so a config written for an earlier version says what to change."""
+        if isinstance(values, dict):
+            for old, new in _RENAMED.items():
+                if old in values:
+                    raise ValueError(f"`{old}` was renamed `{new}` (lots held per instrument)")
+        return values

@@ -180,11 +180,11 @@ class RiskEngine:
         if replaced is not None:
             leaves = max(0, intent.qty - replaced.filled)
         notional = money.notional(instrument, valued_at, leaves)
-        if config.max_position is not None:
+        if config.max_inventory is not None:
             same_side = sum(o.leaves for o in working if o.instrument == instrument and o.side == intent.side)
             worst = view.inventory(instrument) + intent.side * (same_side + leaves)
-            if abs(worst) > config.max_position:
-                return R.MAX_POSITION
+            if abs(worst) > config.max_inventory:
+                return R.MAX_INVENTORY
         if limit["single"] is not None and notional > limit["single"]:
             return R.MAX_SINGLE_ORDER_NOTIONAL
         if limit["gross"] is not None:
@@ -195,7 +195,7 @@ class RiskEngine:
                     continue
                 mark = view.mark(i)
                 if mark is None:
-                    return R.MAX_GROSS_NOTIONAL  # a position that cannot be valued cannot be shown within
+                    return R.MAX_GROSS_NOTIONAL  # a holding that cannot be valued cannot be shown within
                 held += money.notional(i, mark, abs(lots))
             if held + notional > limit["gross"]:
                 return R.MAX_GROSS_NOTIONAL

@@ -118,8 +118,8 @@ class ExecutionState:
             int(kind): self._report(event, answers) for kind, (event, answers) in _REPORTS.items()
         }
         table[int(_K.TRADE_CORRECT)] = self._trade_correct
-        table[int(_K.RISK_DECISION)] = self._risk_decision
-        table[int(_K.DISPATCH)] = self._dispatch
+        table[int(_K.RISK_DECISION)] = self._all_or_nothing(self._risk_decision)
+        table[int(_K.DISPATCH)] = self._all_or_nothing(self._dispatch)
         table[int(_K.RATE_LIMIT_CONSUMED)] = self._rate_limit
         return table
 
@@ -294,6 +294,41 @@ class ExecutionState:
             changes.append(("released", coid))
 
     # ----------------------------------------------------------------- intents
+    # What a decision or a dispatch may have changed, for its key, before a check halts it (the
+    # open and final order lists change only after every check has passed, so their order holds).
+    _PER_KEY = ("keys", "requests", "key_instrument", "in_flight", "orders", "terms", "order_fills")
+
+    def _all_or_nothing(
+        self, handler: Callable[[Event, list[Change]], None]
+    ) -> Callable[[Event, list[Change]], None]:
+        """`handler`, undone when it halts: the intent machine and execution control are stepped
+        one after the other, and a disagreement found by the second must not leave the first
+        moved. Only the key's entries and its intents can change, so only those are kept."""
+
+        def apply(ev: Event, changes: list[Change]) -> None:
+            coid = ev.client_order_id
+            domains = [getattr(self, name) for name in self._PER_KEY]
+            kept = [(domain, domain.get(coid, _ABSENT)) for domain in domains]
+            request = self.requests.get(coid)
+            ids = {
+                ev.intent_id,
+                self.in_flight.get(coid, ev.intent_id),
+                request[0] if request else ev.intent_id,
+            }
+            intents = {i: self.intents.get(i, _ABSENT) for i in ids}
+            queued = coid in self.queued
+            try:
+                handler(ev, changes)
+            except InvariantViolation:
+                for domain, value in kept:
+                    _put_back(domain, coid, value)
+                for i, value in intents.items():
+                    _put_back(self.intents, i, value)
+                (self.queued.add if queued else self.queued.discard)(coid)
+                raise
+
+        return apply
+
     def _risk_decision(self, ev: Event, changes: list[Change]) -> None:
         if ev.command not in _SUBMIT:
             changes.append(("rejected", "execution_control", ev.client_order_id, "unknown_command"))
@@ -302,6 +337,9 @@ class ExecutionState:
             changes.append(("rejected", "intent", ev.intent_id, "duplicate_intent"))
             return
         coid, intent_id = ev.client_order_id, ev.intent_id
+        if ev.allowed and ev.command == _NEW and ev.instrument not in self._market.books:
+            changes.append(("rejected", "execution_control", coid, "unknown_instrument"))
+            return  # no book to rest on: risk denies these, so only a foreign journal says so
         changes.append(("risk", intent_id, coid, ev.command, ev.allowed, ev.reason))
         self.intents[intent_id] = il.initial(ev.command)
         if not ev.allowed:
@@ -353,6 +391,9 @@ class ExecutionState:
             return
         if queued in (_NEW, _REPLACE) and self.requests[coid][1:] != order_terms(ev):
             changes.append(("rejected", "execution_control", coid, "request_mismatch"))
+            return
+        if queued == _NEW and ev.instrument != self.key_instrument.get(coid):
+            changes.append(("rejected", "execution_control", coid, "instrument_mismatch"))
             return
         intent = self.requests[coid][0] if coid in self.requests else None
         if ev.reason:  # risk, checked again, denied it: the command leaves the queue unsent
@@ -514,3 +555,13 @@ class ExecutionState:
 
     def _disagree(self, ev: Event, invariant: str, before: str, after: str) -> None:
         raise InvariantViolation(ev.position, ev, invariant, before, after)
+
+
+_ABSENT = object()  # an entry that was not there
+
+
+def _put_back(domain: dict[int, Any], key: int, value: object) -> None:
+    if value is _ABSENT:
+        domain.pop(key, None)
+    else:
+        domain[key] = value

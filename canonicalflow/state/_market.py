@@ -103,7 +103,7 @@ class MarketState:
                 book.queues.leave(coid)
                 book.join(coid, side, price)
             elif lost_priority:
-                book.queues.requeue(coid, book.qty_at(side, price))
+                book.requeue(coid, side, price)
         finally:
             book.queues.changes = None
 

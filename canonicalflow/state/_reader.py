@@ -144,11 +144,12 @@ class Reader:
         return self._books[self._default(instrument)]
 
     def orders(self, instrument: int | None = None) -> list[OwnOrder]:
-        """Our open orders, oldest first, then NEWs still queued, with their queue places."""
+        """Our open orders, oldest first, then NEWs still queued by client order id (an order a
+        checkpoint restores keeps), with their queue places."""
         self.catch_up()
         execution = self._core.execution
         found = [self._own(coid) for coid in execution.open_orders]
-        for coid, request in execution.requests.items():
+        for coid, request in sorted(execution.requests.items()):
             if coid in execution.open_orders or execution.keys[coid].queued != Command.NEW:
                 continue
             _, side, price, qty, order_type, tif, expire_ts = request

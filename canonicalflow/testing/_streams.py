@@ -39,6 +39,7 @@ def synthetic_stream(seed: int, length: int) -> Iterator[Event]:
     decided: dict[int, tuple[int, int]] = {}  # client order id -> (command, lots) allowed, not yet sent
     inflight: dict[int, tuple[int, int]] = {}  # client order id -> (command, lots) sent, not answered
     live: dict[int, list[int]] = {}  # client order id -> [quantity, filled] of a working order
+    key_instrument: dict[int, int] = {}  # client order id -> the instrument its NEW named
     book: dict[int, tuple[int, int, int]] = {}  # venue order id -> instrument, side, lots
     next_coid, next_oid, trade_id = 1, 1, 1
     for position in range(1, length + 1):
@@ -104,8 +105,12 @@ def synthetic_stream(seed: int, length: int) -> Iterator[Event]:
                 fields = {"engaged": rng.randint(0, 1)}
         elif roll < 0.80:
             kind, fields = _intent(rng, position, decided, inflight, live, next_coid)
-            if fields["client_order_id"] == next_coid:
+            coid = fields["client_order_id"]
+            if coid == next_coid:
                 next_coid += 1
+                key_instrument[coid] = instrument
+            if kind == EventKind.DISPATCH:  # sent for the instrument its order was decided on
+                instrument = key_instrument[coid]
         else:
             kind, fields = _report(rng, inflight, live, next_coid, trade_id)
             trade_id += 1

@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from canonicalflow.config import BookModel
+from canonicalflow.errors import DataError
 from canonicalflow.venue._latency import (
     ConstantLatency,
     EmpiricalLatency,
@@ -61,8 +62,13 @@ class LatencyConfig(_Strict):
     def _complete(self) -> LatencyConfig:
         for name in ("entry_ns", "response_ns", "floor_ns", "median_ns"):
             _per_request(getattr(self, name))
-        if self.model == "empirical" and self.file is None:
-            raise ValueError("an empirical latency needs `file`")
+        if self.model == "empirical":
+            if self.file is None:
+                raise ValueError("an empirical latency needs `file`")
+            try:  # read once here, so a bad file is a ConfigError before any run directory exists
+                read_latency_file(self.file)
+            except DataError as error:
+                raise ValueError(str(error)) from error
         return self
 
     def build(self, seed: int) -> OrderLatency:

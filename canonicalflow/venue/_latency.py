@@ -20,6 +20,8 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from canonicalflow.errors import DataError
+
 __all__ = [
     "COMMANDS",
     "ConstantLatency",
@@ -69,20 +71,25 @@ def read_latency_file(path: Path) -> list[LatencySample]:
 
     This is the shape hftbacktest records (its fourth padding column is ignored). A row whose
     times do not increase is an error naming the row: a silently skipped sample would bias
-    every latency interpolated from it.
+    every latency interpolated from it. Every problem is a `DataError` naming the file.
     """
-    table: pa.Table = pq.read_table(path) if path.suffix == ".parquet" else pa_csv.read_csv(path)
+    try:
+        table: pa.Table = pq.read_table(path) if path.suffix == ".parquet" else pa_csv.read_csv(path)
+    except (OSError, pa.ArrowException) as error:  # missing, unreadable, not Parquet or CSV
+        raise DataError(f"{path}: cannot read latency samples: {error}") from error
     missing = {"req_ts", "exch_ts", "resp_ts"} - set(table.column_names)
     if missing:
-        raise ValueError(f"{path}: latency file lacks column(s) {', '.join(sorted(missing))}")
-    rows = zip(*(table.column(name).to_pylist() for name in ("req_ts", "exch_ts", "resp_ts")), strict=True)
+        raise DataError(f"{path}: latency file lacks column(s) {', '.join(sorted(missing))}")
+    if not table.num_rows:
+        raise DataError(f"{path}: no latency samples")
+    columns = [table.column(name) for name in ("req_ts", "exch_ts", "resp_ts")]
+    if not all(pa.types.is_integer(column.type) for column in columns):
+        raise DataError(f"{path}: req_ts, exch_ts and resp_ts must be integer nanoseconds")
     samples = []
-    for number, (req, exch, resp) in enumerate(rows, 1):
-        if not req <= exch <= resp:
-            raise ValueError(f"{path}: row {number}: times must satisfy req_ts <= exch_ts <= resp_ts")
-        samples.append(LatencySample(int(req), int(exch), int(resp)))
-    if not samples:
-        raise ValueError(f"{path}: no latency samples")
+    for number, (req, exch, resp) in enumerate(zip(*(c.to_pylist() for c in columns), strict=True), 1):
+        if req is None or exch is None or resp is None or not req <= exch <= resp:
+            raise DataError(f"{path}: row {number}: times must satisfy req_ts <= exch_ts <= resp_ts")
+        samples.append(LatencySample(req, exch, resp))
     return sorted(samples)
 
 

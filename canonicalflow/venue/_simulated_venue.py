@@ -4,7 +4,7 @@ It sits behind the same boundary as a real venue (`VenueAdapter`): requests go i
 reports come out as canonical execution events stamped with the venue's time and the time we
 receive them. The replayed book is never changed by our orders (taker liquidity we consumed is
 withheld until the feed refreshes its level). What fills a resting order, at what price and in
-what order is written in spec/queue_position.cflow and generated into docs/spec/queue_position.md.
+what order is written in spec/queue_place.cflow and generated into docs/spec/queue_place.md.
 """
 
 from __future__ import annotations
@@ -161,7 +161,7 @@ class SimulatedVenue:
         ts = venue_time(ev)
         try:
             _, fills = market.apply(ev, self._leaves, self._whole)  # a refused event fills nothing
-        except InvariantViolation as violation:  # a queue model broke the queue-position machine
+        except InvariantViolation as violation:  # a queue model broke the queue-place machine
             raise (
                 violation if violation.position is not None else violation.located(ev.position, ev)
             ) from None

@@ -16,6 +16,7 @@ __all__ = [
     "header",
     "local_expr",
     "max_arity",
+    "py_type",
     "qualify",
     "reject_const",
     "row_effect",
@@ -138,3 +139,8 @@ def within_type(value: str, t: ir.Type) -> str | None:
 def _arg_range_checks(event: ir.Event) -> list[str]:
     """Conditions that hold when every argument of `event` lies in its declared type."""
     return [within_type(f"a{i}", p.type) or f"0 <= a{i} <= 1" for i, p in enumerate(event.params)]
+
+
+def py_type(t: ir.Type) -> str:
+    """The Python annotation of a spec type: `bool`, else `int` (ranges and enums are ints)."""
+    return "bool" if isinstance(t, ir.BoolT) else "int"

@@ -10,7 +10,7 @@ so Hypothesis reaches quantities the exhaustive model checker does not.
 from __future__ import annotations
 
 from codegen import ir
-from codegen.emit.common import arg_names, class_name, header
+from codegen.emit.common import arg_names, class_name, header, py_type
 from codegen.pyexpr import py_tuple, snake_upper
 
 __all__ = ["emit_hypothesis"]
@@ -66,7 +66,7 @@ def emit_hypothesis(machine: ir.Machine) -> str:
         f'    """Random walks through `{machine.name}`, checked against the spec after every step."""',
         "",
         f"    @initialize({init_args})",
-        f"    def create(self{''.join(f', {v.name}: int' for v in params)}) -> None:",
+        f"    def create(self{''.join(f', {v.name}: {py_type(v.type)}' for v in params)}) -> None:",
         f"        self.s = kernel.initial({init_call})",
         "",
         "    def _apply(self, action: tuple[int, ...]) -> None:",

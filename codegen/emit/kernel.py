@@ -9,6 +9,7 @@ from codegen.emit.common import (
     event_prelude,
     header,
     local_expr,
+    py_type,
     reject_const,
     row_effect,
     within_type,
@@ -47,7 +48,7 @@ def _constants(machine: ir.Machine) -> list[str]:
     initial = next(s for s in machine.states if s.initial)
     out.append(f"INITIAL_STATE = S_{snake_upper(initial.name)}")
     terminal = [f"S_{snake_upper(s.name)}" for s in machine.states if s.terminal]
-    out.append(f"TERMINAL_STATES = frozenset({py_tuple(terminal) if terminal else '()'})")
+    out.append(f"TERMINAL_STATES: frozenset[int] = frozenset({py_tuple(terminal) if terminal else '()'})")
     out.append("\n# Events")
     out += [f"E_{snake_upper(e.name)} = {e.index}" for e in machine.events]
     out.append(f"EVENT_NAMES = {py_tuple([repr(e.name) for e in machine.events])}")
@@ -64,7 +65,7 @@ def _constants(machine: ir.Machine) -> list[str]:
 
 
 def _types(machine: ir.Machine) -> list[str]:
-    fields = "\n".join(f"    {v.name}: {_py_type(v.type)}" for v in machine.vars)
+    fields = "\n".join(f"    {v.name}: {py_type(v.type)}" for v in machine.vars)
     docs = "\n".join(f"    {v.name}: {v.doc}" for v in machine.vars if v.doc)
     return [
         "\n\nclass State(NamedTuple):",
@@ -85,10 +86,6 @@ def _types(machine: ir.Machine) -> list[str]:
     ]
 
 
-def _py_type(t: ir.Type) -> str:
-    return "bool" if isinstance(t, ir.BoolT) else "int"
-
-
 def _rejections(machine: ir.Machine) -> list[str]:
     out = ["\n"]
     reasons = [*ir.BUILTIN_REASONS, *machine.reasons]
@@ -100,7 +97,7 @@ def _rejections(machine: ir.Machine) -> list[str]:
 
 def _initial(machine: ir.Machine) -> list[str]:
     params = [v for v in machine.vars if v.init is None]
-    signature = ", ".join(f"{v.name}: {_py_type(v.type)}" for v in params)
+    signature = ", ".join(f"{v.name}: {py_type(v.type)}" for v in params)
     fields = ["INITIAL_STATE"] + [v.name if v.init is None else local_expr(v.init) for v in machine.vars]
     checks = [check for v in params if (check := within_type(v.name, v.type))]
     body = [
@@ -123,7 +120,7 @@ def _defs(machine: ir.Machine) -> list[str]:
     out = []
     for d in machine.defs:
         needed = defs_needed(machine, [d.expr])
-        out.append(f"\n\ndef {d.name}(s: State) -> {_py_type(d.type)}:")
+        out.append(f"\n\ndef {d.name}(s: State) -> {py_type(d.type)}:")
         out.append(f'    """{d.doc}"""' if d.doc else f'    """Derived definition `{d.name}`."""')
         out.append(_unpack(machine))
         out += [f"    {n.name} = {local_expr(n.expr)}" for n in needed]

@@ -34,6 +34,8 @@ ALLOWED: dict[str, set[str]] = {
     "venue": {"errors", "events", "book", "queue", "config"},
     "orderflow": {"events", "book"},
     "data": {"errors", "_generated", "events", "book"},
+    "exchange": {"errors"},  # the other side of the wire: it knows the venue's protocol, not our engine
+    "live": {"events", "data"},
     "backtest": {
         "errors",
         "events",
@@ -51,7 +53,7 @@ ALLOWED: dict[str, set[str]] = {
     },
     "testing": {"_generated", "events", "config", "strategy", "data"},
     "strategies": {"events", "strategy"},
-    "cli": {"errors", "events", "journal", "state", "runtime", "data", "backtest", "testing"},
+    "cli": {"errors", "events", "journal", "state", "runtime", "data", "backtest", "testing", "exchange"},
 }
 
 

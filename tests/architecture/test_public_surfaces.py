@@ -57,6 +57,7 @@ EXPECTED_ALL: dict[str, list[str]] = {
         "feed_batches",
         "ingest",
     ],
+    "live": ["BinanceFeed", "FeedInstrument"],
     "events": [
         "COMMON_FIELDS",
         "Category",
@@ -81,6 +82,7 @@ EXPECTED_ALL: dict[str, list[str]] = {
         "parse_event",
         "to_record_batch",
     ],
+    "exchange": ["Capture", "DepthBook", "Faults", "LocalExchange", "Message"],
     "journal": ["DEFAULT_SEGMENT_BYTES", "FsyncPolicy", "JournalReader", "JournalWriter", "TornTailWarning"],
     "orderflow": ["ZeroIntelligence", "zero_intelligence"],
     "portfolio": ["Holding", "Money", "round_price", "trade"],

@@ -25,7 +25,7 @@ seed = 5
 [venue.latency]
 model = "stochastic"
 [risk]
-max_position = 5
+max_inventory = 5
 max_orders_per_second = 20
 [strategy]
 class = "canonicalflow.strategies:InventorySkewMaker"

@@ -48,7 +48,7 @@ lot_size = "1"
 [venue]
 book = "l3"
 [risk]
-max_position = 5
+max_inventory = 5
 [strategy]
 class = "seeded_strategy:HashSeeded"
 cadence = { on = ["book"] }

@@ -144,7 +144,7 @@ def _config(store: Path, name: str, strategy: str, cadence: dict[str, Any], para
         "name": name,
         "data": {"store": str(store), "datasets": [DATASET]},
         "venue": {"book": "l2", "queue_model": "power", "queue_exponent": 2.0},
-        "risk": {"max_position": 1_000, "max_order_qty": 10},
+        "risk": {"max_inventory": 1_000, "max_order_qty": 10},
         "strategy": {"class": f"canonicalflow.testing:{strategy}", "params": params, "cadence": cadence},
         "run": {"sample_ms": 50},
     }
@@ -168,7 +168,7 @@ def _both_ways(configs: dict[bool, dict[str, Any]], tmp_path: Path) -> tuple[Any
     folded, one_by_one = results[True], results[False]
     assert list(JournalReader(folded.journal).events()) == list(JournalReader(one_by_one.journal).events())
     assert digests[True] == digests[False]  # what verify-determinism compares, position by position
-    for table in ("orders", "fills", "positions", "equity", "queue"):
+    for table in ("orders", "fills", "holdings", "equity", "queue"):
         assert folded.table(table).to_pandas().equals(one_by_one.table(table).to_pandas()), table
     return folded, one_by_one
 

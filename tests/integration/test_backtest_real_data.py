@@ -3,8 +3,8 @@
 A module fixture ingests the data through `canonicalflow data ingest` into a temporary store;
 each example config (read with tomllib, its store pointed there, `data.max_events` capped) runs
 through `canonicalflow backtest` once, and the tests check what the run directory holds: the
-journal replays to the summary's digest, the books balance (fills, orders, positions, the Core,
-the summary), makers make, takers take, no fill takes a position past `risk.max_position`, two
+journal replays to the summary's digest, the books balance (fills, orders, holdings, the Core,
+the summary), makers make, takers take, no fill takes a position past `risk.max_inventory`, two
 processes produce identical digests, and `canonicalflow report` renders the report again.
 
 Time on 2 cores, measured with other work running: the whole module 57-68 s. Ingesting both files
@@ -45,7 +45,7 @@ RUN_FILES = (
     "backtest.json",
     "summary.json",
     "report.html",
-    *(f"{table}.parquet" for table in ("orders", "fills", "positions", "equity", "queue")),
+    *(f"{table}.parquet" for table in ("orders", "fills", "holdings", "equity", "queue")),
 )
 
 
@@ -123,9 +123,9 @@ class Run:
     def __init__(self, name: str, raw: dict[str, Any], run_dir: Path) -> None:
         self.name, self.raw, self.dir = name, raw, run_dir
         self.summary = json.loads((run_dir / "summary.json").read_text())
-        self.orders, self.fills, self.positions = (
+        self.orders, self.fills, self.holdings = (
             pq.read_table(run_dir / f"{table}.parquet").to_pylist()
-            for table in ("orders", "fills", "positions")
+            for table in ("orders", "fills", "holdings")
         )
         self.core_config = CoreConfig.model_validate_json((run_dir / "journal" / CONFIG_FILE).read_text())
 
@@ -152,7 +152,7 @@ def test_the_run_directory_is_complete_and_its_journal_replays_to_the_summary(ru
     assert core.position == run.summary["final_position"]
     assert core.current_digest().hex() == run.summary["final_digest"]
     # the accounting below also holds against the Core the journal rebuilds
-    for p in run.positions:
+    for p in run.holdings:
         held = core.portfolio.holdings.get(p["instrument"], Holding())
         assert p["inventory"] == held.qty, run.name
         assert sum(f["fee"] for f in run.fills if f["instrument"] == p["instrument"]) == held.fees
@@ -160,12 +160,12 @@ def test_the_run_directory_is_complete_and_its_journal_replays_to_the_summary(ru
 
 
 def test_fills_orders_positions_and_summary_balance(run: Run) -> None:
-    fills, orders, positions = run.fills, run.orders, run.positions
+    fills, orders, holdings = run.fills, run.orders, run.holdings
     by_instrument: dict[int, list[dict]] = defaultdict(list)
     for f in sorted(fills, key=lambda f: f["position"]):
         by_instrument[f["instrument"]].append(f)
-    assert {p["instrument"] for p in positions} >= set(by_instrument)
-    for p in positions:
+    assert {p["instrument"] for p in holdings} >= set(by_instrument)
+    for p in holdings:
         own = by_instrument[p["instrument"]]
         held = 0
         for f in own:  # inventory_after is the running sum of the signed fills
@@ -187,9 +187,9 @@ def test_fills_orders_positions_and_summary_balance(run: Run) -> None:
         assert o["filled"] <= o["qty"]
     summary = run.summary
     assert summary["fills"] == len(fills) and summary["orders"] == len(orders)
-    assert summary["pnl"] == pytest.approx(sum(p["pnl_value"] for p in positions), abs=1e-6)
-    assert summary["fees"] == pytest.approx(sum(p["fees_value"] for p in positions), abs=1e-6)
-    assert summary["volume"] == sum(p["volume"] for p in positions)
+    assert summary["pnl"] == pytest.approx(sum(p["pnl_value"] for p in holdings), abs=1e-6)
+    assert summary["fees"] == pytest.approx(sum(p["fees_value"] for p in holdings), abs=1e-6)
+    assert summary["volume"] == sum(p["volume"] for p in holdings)
 
 
 def test_makers_make_and_takers_take(run: Run) -> None:
@@ -206,10 +206,10 @@ def test_makers_make_and_takers_take(run: Run) -> None:
 
 
 def test_no_fill_takes_a_position_past_the_risk_limit(run: Run) -> None:
-    limit = run.raw["risk"]["max_position"]
+    limit = run.raw["risk"]["max_inventory"]
     worst = max((abs(f["inventory_after"]) for f in run.fills), default=0)
-    assert worst <= limit, f"{run.name}: held {worst} lots, max_position {limit}"
-    assert max(abs(p["inventory"]) for p in run.positions) <= limit
+    assert worst <= limit, f"{run.name}: held {worst} lots, max_inventory {limit}"
+    assert max(abs(p["inventory"]) for p in run.holdings) <= limit
     params = run.raw["strategy"]["params"]
     assert max(o["qty"] - o["filled"] for o in run.orders) <= params["size"]
 
@@ -246,6 +246,6 @@ def test_binance_runs_alike_folded_in_batches_or_event_by_event(run: Run, tmp_pa
     assert run.summary["final_digest"] in out
     journals = [list(JournalReader(d / "journal").events()) for d in (run.dir, tmp_path / "off")]
     assert journals[0] == journals[1]
-    for table in ("orders", "fills", "positions", "equity", "queue"):
+    for table in ("orders", "fills", "holdings", "equity", "queue"):
         tables = [pq.read_table(d / f"{table}.parquet").to_pandas() for d in (run.dir, tmp_path / "off")]
         assert tables[0].equals(tables[1]), table

@@ -144,3 +144,21 @@ def test_a_replace_and_a_cancel_move_the_estimate_as_they_move_the_venues_place(
         None,  # canceled: no place
     ]
     assert estimates == truth
+
+
+def test_l3_a_larger_size_requeues_behind_the_feed_orders_there_and_stays_exact() -> None:
+    """On order-level data a size-up goes to the back, behind each feed order at the level, and
+    then moves exactly as those orders go, like the venue's place (a requeue that forgot which
+    orders were ahead overstated the lots ahead from then on)."""
+    market = [
+        order_add(0, 11, BID, 100, 5),  # A
+        order_add(1, 13, ASK, 102, 5),
+        order_add(2, 12, BID, 100, 5),  # B, behind us
+        order_add(3, 14, BID, 100, 5),  # C: we grew before it came, so it is behind us again
+        order_cancel(4, 11, BID, 100, 5),  # A, ahead of us, goes
+        order_cancel(5, 12, BID, 100, 5),  # B, ahead of us since the size-up, goes
+    ]
+    sends = [after(1, new(1, BUY, 100, 2)), after(2, replace(1, BUY, 100, 3))]
+    estimates, truth = _run(market, sends, book="l3")
+    assert truth[3:] == [(10.0, 15.0), (5.0, 10.0), (0.0, 5.0)]
+    assert estimates[3:] == truth[3:]

@@ -160,7 +160,7 @@ def test_user_model_claiming_more_than_was_ahead_is_refused_by_the_kernel() -> N
     queues.join(1, BID, 100, 10)
     with pytest.raises(InvariantViolation) as refused:
         queues.level_changed(BID, 100, 8)
-    assert refused.value.invariant == "queue_position.advance_beyond_ahead"
+    assert refused.value.invariant == "queue_place.advance_beyond_ahead"
     assert "greedy" in str(refused.value)
     assert queues.places[1].lots.ahead == 10  # refused, never applied
 
@@ -168,7 +168,7 @@ def test_user_model_claiming_more_than_was_ahead_is_refused_by_the_kernel() -> N
 def test_user_model_in_the_venue_is_refused_when_it_overreaches() -> None:
     """The same refusal stops a backtest whose venue runs the user's model."""
     venue_config = config(queue_model=f"{__name__}:Greedy")  # plugged in by name, as a backtest file would
-    with pytest.raises(InvariantViolation, match=r"queue_position\.advance_beyond_ahead"):
+    with pytest.raises(InvariantViolation, match=r"queue_place\.advance_beyond_ahead"):
         run_scenario(_market([("level", 8)]), [after(1, new(1, BUY, 100, 1))], venue_config)
 
 

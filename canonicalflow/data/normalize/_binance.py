@@ -19,7 +19,8 @@ Times: `ts_receive` is the capture's receive time. `ts_exchange` is the message'
 the latest exchange time seen so far in the file, so the venue clock never appears to jump back
 because of a missing stamp.
 
-The book is synchronised on the update-id chain, as Binance documents it. The snapshot arrives
+The book is synchronised on the update-id chain, as Binance documents it, by the `book_sync`
+machine (spec/book_sync.cflow, the one rule the live feed client steps too). The snapshot arrives
 after the first diffs, so diffs are buffered until a snapshot comes. Then the buffered diffs it
 supersedes (futures `u < lastUpdateId`, spot `u <= lastUpdateId`) are quarantined with reason
 "superseded by the snapshot" (kept, not lost), and the first diff that continues the snapshot is
@@ -57,6 +58,7 @@ from typing import Any, NamedTuple
 
 import pyarrow as pa
 
+from canonicalflow._generated import book_sync_kernel as sync
 from canonicalflow.data.normalize._common import (
     Quarantine,
     Quarantined,
@@ -70,6 +72,7 @@ __all__ = [
     "MARKETS",
     "NO_SNAPSHOT",
     "SUPERSEDED",
+    "BinanceLines",
     "read_binance_batches",
     "read_binance_stream",
 ]
@@ -86,7 +89,7 @@ _LEVEL_SET, _BBO, _TRADE = int(EventKind.LEVEL_SET), int(EventKind.BBO), int(Eve
 _BOOK_CLEAR, _SNAP_BEGIN = int(EventKind.BOOK_CLEAR), int(EventKind.SNAPSHOT_BEGIN)
 _SNAP_END, _FEED_GAP = int(EventKind.SNAPSHOT_END), int(EventKind.FEED_GAP)
 _JSON = json.JSONDecoder()
-_WAITING, _SYNCING, _SYNCED = 0, 1, 2  # no book / snapshot applied, first diff awaited / chain running
+_SNAPSHOT, _DIFF, _SYNCED = sync.E_SNAPSHOT, sync.E_DIFF, sync.S_SYNCED
 
 
 # ------------------------------------------------------------------ exact decimal conversion
@@ -137,6 +140,55 @@ def read_binance_stream(
         if len(columns.position) >= 4_096:
             yield from columns.take_events(instrument)
     yield from columns.take_events(instrument)
+
+
+class BinanceLines:
+    """One capture line at a time to canonical events: what a live feed client hands over as each
+    frame arrives, written as `<receive time, ns> <raw JSON>` like a capture's line. The rules are
+    the readers' own (the same `_Normalizer`), so a live session's recorded lines, read back by
+    `read_binance_stream`, give exactly the events it produced live. Positions run 1..n over the
+    lines fed; bad lines go to `quarantine`.
+    """
+
+    def __init__(
+        self,
+        source: str,
+        instrument: int,
+        quarantine: Quarantine,
+        *,
+        tick_size: str,
+        lot_size: str,
+        market: str = "auto",
+        max_pending: int = 10_000,
+    ) -> None:
+        if market not in MARKETS:
+            raise ValueError(f"market {market!r} is not one of {', '.join(MARKETS)}")
+        self.instrument = instrument
+        self._columns = _Columns()
+        price, qty = units_converter(tick_size), units_converter(lot_size)
+        self._normalizer = _Normalizer(source, quarantine, price, qty, market, max_pending, self._columns)
+        self._row = 0
+
+    @property
+    def needs_snapshot(self) -> bool:
+        """No book: at the start, and after a gap until a snapshot comes (spec/book_sync.cflow)."""
+        return self._normalizer.sync.state == sync.S_WAITING
+
+    @property
+    def update_id(self) -> int:
+        """The last update id the book holds (0 when it holds none)."""
+        return self._normalizer.sync.book
+
+    def feed(self, line: bytes) -> list[Event]:
+        """The events one line makes (none for a diff kept for a snapshot, or a bad line)."""
+        self._row += 1
+        self._normalizer.feed(self._row, line)
+        return self._columns.take_events(self.instrument)
+
+    def finish(self) -> list[Event]:
+        """At the end: diffs still waiting for a snapshot are quarantined; nothing more is made."""
+        self._normalizer.finish()
+        return self._columns.take_events(self.instrument)
 
 
 def _normalize(
@@ -314,7 +366,7 @@ class _Diff(NamedTuple):
     ts_exchange: int
     first: int  # U
     last: int  # u
-    previous: int  # pu; -1 for spot, which has none
+    previous: int  # pu; 0 for spot, which has none
     after_gap: bool  # received while the book was unknown after a feed gap
     levels: _Levels
 
@@ -360,9 +412,7 @@ class _Normalizer:
         self.max_pending = max_pending
         self.out = out
         self.exchange_time = 0  # the latest event time seen, for messages that carry none
-        self.state = _WAITING
-        self.book_id = 0  # the snapshot's lastUpdateId (syncing) or the last applied diff's u (synced)
-        self.after_gap = False
+        self.sync = sync.initial(spot=bool(self.spot))  # spec/book_sync.cflow; `_diff` settles "auto"
         self.pending: deque[_Diff] = deque()
 
     # ------------------------------------------------------------------ lines
@@ -488,57 +538,66 @@ class _Normalizer:
         update = _int(m, "lastUpdateId")
         ts_exchange = self._time(m, "E", required=False)
         levels = self._book(m, "bids", "asks")
-        if self.state == _SYNCED and update < self.book_id:
-            raise _Bad("lastUpdateId", f"older than the book already built (update {self.book_id})")
+        after = sync.step(self.sync, _SNAPSHOT, update)
+        if after is sync.REJECTED_OLDER_THAN_BOOK:
+            raise _Bad("lastUpdateId", f"older than the book already built (update {self.sync.book})")
+        if isinstance(after, sync.Rejection):
+            raise _Bad("lastUpdateId", f"refused by book_sync: {after.reason}")
         out = self.out
         out.add(_BOOK_CLEAR, ts_exchange, ts_receive, _SNAP, update)
         out.add(_SNAP_BEGIN, ts_exchange, ts_receive, _SNAP, update)
         out.levels(levels, ts_exchange, ts_receive, _SNAP, update, last=False)
         out.add(_SNAP_END, ts_exchange, ts_receive, _SNAP | _LAST, update)
-        self.state, self.book_id, self.after_gap = _SYNCING, update, False
+        self.sync = after
         waiting, self.pending = self.pending, deque()
         for diff in waiting:  # usable from now on: the snapshot's receive time
-            self._apply_or_keep(diff, max(diff.ts_receive, ts_receive))
+            self._offer(diff, max(diff.ts_receive, ts_receive))
 
     def _diff(self, row: int, raw: bytes, ts_receive: int, m: dict[str, Any]) -> None:
         if self.spot is None:
             self.spot = "pu" not in m
+            if self.spot != self.sync.spot:  # "auto" learns the market now: the snapshot again, on its rules
+                fresh = sync.initial(spot=self.spot)
+                if self.sync.state != sync.S_WAITING:
+                    replayed = sync.step(fresh, _SNAPSHOT, self.sync.book)
+                    assert isinstance(replayed, sync.State)  # a snapshot is never refused without a book
+                    fresh = replayed
+                self.sync = fresh
         ts_exchange = self._time(m, "E", required=True)
         first, last = _int(m, "U"), _int(m, "u")
-        previous = -1 if self.spot else _int(m, "pu")
-        if last < first:
-            raise _Bad("u", f"u {last} before U {first}")
+        previous = 0 if self.spot else _int(m, "pu")
         levels = self._book(m, "b", "a")
-        diff = _Diff(row, raw, ts_receive, ts_exchange, first, last, previous, self.after_gap, levels)
-        self._apply_or_keep(diff, ts_receive)
+        diff = _Diff(row, raw, ts_receive, ts_exchange, first, last, previous, self.sync.after_gap, levels)
+        self._offer(diff, ts_receive)
 
-    def _apply_or_keep(self, diff: _Diff, ts_receive: int) -> None:
-        """Apply the diff if it continues the book; else keep it for a snapshot, or break the chain."""
-        if self.state == _WAITING:
+    def _offer(self, diff: _Diff, ts_receive: int) -> None:
+        """Step the book_sync machine with the diff and do what its answer says: apply the diff,
+        keep it for a snapshot, quarantine it, or record the gap it reveals and keep it."""
+        before = self.sync
+        after = sync.step(before, _DIFF, diff.first, diff.last, diff.previous)
+        if isinstance(after, sync.State):
+            self.sync = after
+            if after.state == _SYNCED:
+                self.out.levels(diff.levels, diff.ts_exchange, ts_receive, 0, diff.last, last=True)
+                return
+            self.out.add(_FEED_GAP, diff.ts_exchange, ts_receive, 0, after.gap_from, gap_to=after.gap_to)
+            self.pending.append(diff._replace(after_gap=True))
+            return
+        if after is sync.REJECTED_NO_BOOK:
             self.pending.append(diff)
             if len(self.pending) > self.max_pending:
                 old = self.pending.popleft()
                 self._quarantine(old.row, "u", AFTER_GAP if old.after_gap else NO_SNAPSHOT, old.raw)
-            return
-        book, spot = self.book_id, self.spot
-        if self.state == _SYNCING:
-            if diff.last < book or (spot and diff.last == book):
-                self._quarantine(diff.row, "u", AFTER_GAP if diff.after_gap else SUPERSEDED, diff.raw)
-                return
-            continues = diff.first <= book + 1 if spot else diff.previous <= book
+        elif after is sync.REJECTED_SUPERSEDED:
+            self._quarantine(diff.row, "u", AFTER_GAP if diff.after_gap else SUPERSEDED, diff.raw)
+        elif after is sync.REJECTED_STALE:
+            self._quarantine(
+                diff.row, "u", f"older than the book already built (u <= {before.book})", diff.raw
+            )
+        elif after is sync.REJECTED_INVERTED:  # only a diff just read: a kept one was offered before
+            raise _Bad("u", f"u {diff.last} before U {diff.first}")
         else:
-            if diff.last <= book:
-                self._quarantine(diff.row, "u", f"older than the book already built (u <= {book})", diff.raw)
-                return
-            continues = diff.first == book + 1 if spot else diff.previous == book
-        if continues:
-            self.out.levels(diff.levels, diff.ts_exchange, ts_receive, 0, diff.last, last=True)
-            self.state, self.book_id = _SYNCED, diff.last
-            return
-        gap_to = diff.first - 1 if spot else diff.previous
-        self.out.add(_FEED_GAP, diff.ts_exchange, ts_receive, 0, book + 1, gap_to=gap_to)
-        self.state, self.after_gap = _WAITING, True
-        self.pending.append(diff._replace(after_gap=True))
+            raise _Bad("U", f"refused by book_sync: {after.reason}")
 
     def _quarantine(self, row: int, field: str, reason: str, raw: bytes) -> None:
         self.quarantine.add(Quarantined(self.file, row, field, reason, raw.decode("utf-8", "replace")))

@@ -11,9 +11,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from canonicalflow.backtest import BacktestResult
 from canonicalflow.backtest._report import render_report
 from canonicalflow.backtest._summary import summarize, write_summary
 from canonicalflow.backtest._tables import SCHEMAS
+from canonicalflow.errors import DataError
 
 T0 = 1_700_000_000_000_000_000
 SECOND = 1_000_000_000
@@ -105,17 +107,18 @@ def queue(count: int, instruments: tuple[int, ...]) -> pa.Table:
     )
 
 
-def positions(instruments: tuple[int, ...]) -> pa.Table:
+def holdings(instruments: tuple[int, ...]) -> pa.Table:
     rows = [
-        dict.fromkeys(SCHEMAS["positions"].names, 1.0)
+        dict.fromkeys(SCHEMAS["holdings"].names, 1.0)
         | {"instrument": i, "symbol": f"S{i}", "inventory": 2, "volume": 6, "fills": 3}
         for i in instruments
     ]
-    return pa.Table.from_pylist(rows, schema=SCHEMAS["positions"])
+    return pa.Table.from_pylist(rows, schema=SCHEMAS["holdings"])
 
 
 def write_run(run_dir: Path, **given: pa.Table) -> Path:
     """A run directory: the five tables (empty unless given) and the summary computed from them."""
+    assert set(given) <= set(SCHEMAS), f"no such table: {sorted(set(given) - set(SCHEMAS))}"
     run_dir.mkdir()
     tables = {name: given.get(name, schema.empty_table()) for name, schema in SCHEMAS.items()}
     for name, table in tables.items():
@@ -141,7 +144,7 @@ def test_two_instruments_give_price_and_inventory_per_instrument_and_one_of_each
         equity=equity(60, both),
         fills=fills(30, both),
         queue=queue(200, both),
-        positions=positions(both),
+        holdings=holdings(both),
     )
 
     path = render_report(run_dir)
@@ -180,7 +183,7 @@ def test_an_empty_run_renders_notes_instead_of_figures(tmp_path: Path) -> None:
 def test_one_instrument_without_fills_or_queue_still_plots_its_prices_inventory_and_pnl(
     tmp_path: Path,
 ) -> None:
-    run_dir = write_run(tmp_path / "run", equity=equity(30, (7,)), positions=positions((7,)))
+    run_dir = write_run(tmp_path / "run", equity=equity(30, (7,)), holdings=holdings((7,)))
 
     page = render_report(run_dir).read_text()
 
@@ -206,8 +209,18 @@ def test_a_missing_table_is_an_error_naming_it(tmp_path: Path) -> None:
     run_dir = write_run(tmp_path / "run")
     (run_dir / "queue.parquet").unlink()
 
-    with pytest.raises(FileNotFoundError, match=r"queue\.parquet"):
+    with pytest.raises(DataError, match=r"no queue\.parquet: not a complete run directory$"):
         render_report(run_dir)
+
+
+def test_a_run_written_before_the_holdings_rename_says_so(tmp_path: Path) -> None:
+    run_dir = write_run(tmp_path / "run")
+    (run_dir / "holdings.parquet").rename(run_dir / "positions.parquet")
+    for read in (render_report, BacktestResult.open):
+        with pytest.raises(
+            DataError, match=r"no holdings\.parquet.*positions\.parquet: written by an earlier"
+        ):
+            read(run_dir)
 
 
 def test_large_tables_are_thinned_so_the_page_stays_small_and_fast(tmp_path: Path) -> None:
@@ -217,7 +230,7 @@ def test_large_tables_are_thinned_so_the_page_stays_small_and_fast(tmp_path: Pat
         equity=equity(30_000, both),
         fills=fills(50_000, both),
         queue=queue(25_000, both),
-        positions=positions(both),
+        holdings=holdings(both),
     )
 
     page = render_report(run_dir).read_text()

@@ -13,7 +13,7 @@ import pytest
 
 from canonicalflow.backtest import BacktestResult, load_config, run
 from canonicalflow.backtest._rerun import rerun_decisions
-from canonicalflow.errors import DataError
+from canonicalflow.errors import ConfigError, DataError
 from canonicalflow.runtime import load_config as load_core_config
 from canonicalflow.runtime import replay_journal
 from canonicalflow.strategy import Strategy
@@ -23,7 +23,7 @@ MAKER = {
     "data": {"generator": {"seed": 3, "events": 15_000}},
     "instruments": [{"id": 1, "symbol": "ZI", "tick_size": "0.01", "lot_size": "1"}],
     "venue": {"book": "l3", "fees": [{"instrument": 1, "maker": "-0.0001", "taker": "0.0003"}]},
-    "risk": {"max_position": 6},
+    "risk": {"max_inventory": 6},
     "strategy": {
         "class": "canonicalflow.strategies:InventorySkewMaker",
         "params": {"size": 2, "max_inventory": 4},
@@ -66,17 +66,17 @@ def maker(tmp_path_factory) -> BacktestResult:
 def test_a_run_writes_every_output(maker: BacktestResult) -> None:
     names = {p.name for p in maker.run_dir.iterdir()}
     assert {"journal", "backtest.json", "summary.json", "report.html"} <= names
-    assert {f"{t}.parquet" for t in ("orders", "fills", "positions", "equity", "queue")} <= names
+    assert {f"{t}.parquet" for t in ("orders", "fills", "holdings", "equity", "queue")} <= names
     assert maker.summary["fills"] > 20 and maker.summary["market_events"] == 15_000
     again = BacktestResult.open(maker.run_dir)
     assert again.fills.equals(maker.fills) and again.summary == maker.summary
 
 
 def test_the_tables_account_for_every_fill(maker: BacktestResult) -> None:
-    fills, orders, positions = maker.fills, maker.orders, maker.positions
+    fills, orders, holdings = maker.fills, maker.orders, maker.holdings
     signed = pc.sum(pc.multiply(fills["side"].cast("int64"), fills["qty"])).as_py()
-    assert positions["inventory"][0].as_py() == signed
-    assert positions["fills"][0].as_py() == fills.num_rows
+    assert holdings["inventory"][0].as_py() == signed
+    assert holdings["fills"][0].as_py() == fills.num_rows
     assert pc.sum(fills["fee"]).as_py() < 0  # all maker, all rebates
     per_order = Counter()
     for coid, qty in zip(fills["client_order_id"].to_pylist(), fills["qty"].to_pylist(), strict=True):
@@ -86,8 +86,8 @@ def test_the_tables_account_for_every_fill(maker: BacktestResult) -> None:
         for c, f in zip(orders["client_order_id"].to_pylist(), orders["filled"].to_pylist(), strict=True)
         if f
     } == dict(per_order)
-    assert max(abs(p) for p in fills["inventory_after"].to_pylist()) <= 6  # risk.max_position
-    assert maker.summary["pnl"] == pytest.approx(pc.sum(positions["pnl_value"]).as_py())
+    assert max(abs(p) for p in fills["inventory_after"].to_pylist()) <= 6  # risk.max_inventory
+    assert maker.summary["pnl"] == pytest.approx(pc.sum(holdings["pnl_value"]).as_py())
 
 
 def test_the_tables_convert_to_pandas_and_polars(maker: BacktestResult) -> None:
@@ -145,16 +145,33 @@ def test_the_timer_fires_on_its_grid(tmp_path: Path) -> None:
 
 
 def test_unknown_keys_are_refused_with_their_place() -> None:
-    with pytest.raises(DataError, match=r"risk\.max_postion"):
+    with pytest.raises(ConfigError, match=r"risk\.max_postion"):
         load_config(_with(risk={"max_postion": 5}))
-    with pytest.raises(DataError, match="either a store"):
+    with pytest.raises(ConfigError, match="either a store"):
         load_config(_with(data={}))
 
 
+def test_paths_in_a_file_resolve_from_the_file_so_a_run_replays_from_anywhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "latency.csv").write_text("req_ts,exch_ts,resp_ts\n0,400000,900000\n")
+    toml = tmp_path / "maker.toml"
+    toml.write_text(
+        'name = "maker"\n[data.generator]\nseed = 3\nevents = 100\n'
+        '[[instruments]]\nid = 1\nsymbol = "ZI"\ntick_size = "0.01"\nlot_size = "1"\n'
+        '[venue.latency]\nmodel = "empirical"\nfile = "latency.csv"\n'
+        '[strategy]\nclass = "canonicalflow.strategies:InventorySkewMaker"\n'
+    )
+    monkeypatch.chdir(tmp_path.parent)  # not where the file is
+    assert load_config(toml).venue.latency.file == tmp_path / "latency.csv"
+    with pytest.raises(ConfigError, match=r"venue\.latency: .*missing\.csv: cannot read latency samples"):
+        load_config(_with(venue={"latency": {"model": "empirical", "file": str(tmp_path / "missing.csv")}}))
+
+
 def test_a_strategy_that_cannot_be_imported_is_named(tmp_path: Path) -> None:
-    with pytest.raises(DataError, match="nowhere:Nothing"):
+    with pytest.raises(ConfigError, match="nowhere:Nothing"):
         run(_with(strategy={"class": "nowhere:Nothing"}), tmp_path / "x", progress=False)
-    with pytest.raises(DataError, match="max_inventory"):
+    with pytest.raises(ConfigError, match="max_inventory"):
         run(_with(strategy__params={"max_inventory": 0}), tmp_path / "y", progress=False)
 
 
@@ -167,4 +184,4 @@ def test_a_run_directory_in_use_is_not_overwritten(maker: BacktestResult) -> Non
 
 def test_the_fingerprint_names_the_configuration() -> None:
     assert load_config(MAKER).fingerprint == load_config(json.loads(json.dumps(MAKER))).fingerprint
-    assert load_config(_with(risk={"max_position": 7})).fingerprint != load_config(MAKER).fingerprint
+    assert load_config(_with(risk={"max_inventory": 7})).fingerprint != load_config(MAKER).fingerprint

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 
 from canonicalflow.backtest._summary import read_summary, summarize, write_summary
-from canonicalflow.backtest._tables import EQUITY, FILLS, ORDERS, POSITIONS, QUEUE, SCHEMAS
+from canonicalflow.backtest._tables import EQUITY, FILLS, HOLDINGS, ORDERS, QUEUE, SCHEMAS
 
 NAN = math.nan
 SECOND = 1_000_000_000
@@ -30,6 +30,7 @@ META = {
 
 def tables(**given: list[dict]) -> dict[str, pa.Table]:
     """The five tables, empty unless rows are given."""
+    assert set(given) <= set(SCHEMAS), f"no such table: {sorted(set(given) - set(SCHEMAS))}"
     return {
         name: pa.Table.from_pylist(given.get(name, []), schema=schema) for name, schema in SCHEMAS.items()
     }
@@ -50,8 +51,8 @@ def order_row(qty: int, filled: int, status: str = "Filled", ahead_at_ack: float
     return row | {"price_value": 100.0, "queue_ahead_at_ack": ahead_at_ack}
 
 
-def position_row(instrument: int, realized: float, unrealized: float, fees: float, volume: int) -> dict:
-    return dict.fromkeys(POSITIONS.names, 0.0) | {
+def holding_row(instrument: int, realized: float, unrealized: float, fees: float, volume: int) -> dict:
+    return dict.fromkeys(HOLDINGS.names, 0.0) | {
         "instrument": instrument,
         "symbol": f"S{instrument}",
         "inventory": instrument * 10,
@@ -189,10 +190,10 @@ def test_a_sample_with_an_unmarked_instrument_is_left_out_of_the_curve() -> None
     assert summary["max_drawdown_end_ts"] == 5 * SECOND
 
 
-def test_positions_give_the_totals_and_one_entry_per_instrument_in_instrument_order() -> None:
-    positions = [position_row(2, 30.0, -4.0, 1.5, 7), position_row(1, 10.0, 2.5, 0.5, 3)]
+def test_holdings_give_the_totals_and_one_entry_per_instrument_in_instrument_order() -> None:
+    holdings = [holding_row(2, 30.0, -4.0, 1.5, 7), holding_row(1, 10.0, 2.5, 0.5, 3)]
 
-    summary = summarize(tables(positions=positions), META)
+    summary = summarize(tables(holdings=holdings), META)
 
     assert summary["pnl"] == pytest.approx(10.0 + 2.5 - 0.5 + 30.0 - 4.0 - 1.5)
     assert (summary["realized"], summary["unrealized"], summary["fees"]) == (40.0, -1.5, 2.0)
@@ -221,10 +222,10 @@ def test_positions_give_the_totals_and_one_entry_per_instrument_in_instrument_or
     ]
 
 
-def test_an_unmarked_position_makes_its_values_and_the_totals_none_not_nan() -> None:
-    positions = [position_row(1, 10.0, NAN, 0.5, 3), position_row(2, 1.0, 1.0, 0.0, 1)]
+def test_an_unmarked_holding_makes_its_values_and_the_totals_none_not_nan() -> None:
+    holdings = [holding_row(1, 10.0, NAN, 0.5, 3), holding_row(2, 1.0, 1.0, 0.0, 1)]
 
-    summary = summarize(tables(positions=positions), META)
+    summary = summarize(tables(holdings=holdings), META)
 
     assert summary["unrealized"] is None and summary["pnl"] is None
     assert summary["realized"] == 11.0

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import Batches, trade
 
-from canonicalflow.errors import CanonicalFlowError, InvalidEvent
+from canonicalflow.errors import CanonicalFlowError, InvalidEvent, NotInJournal
 from canonicalflow.events import to_record_batch
 from canonicalflow.journal import FsyncPolicy, JournalReader, JournalWriter
 from canonicalflow.journal._format import FRAME_HEADER_SIZE, encode_payload, encode_segment_header
@@ -107,8 +107,12 @@ def test_event_at_finds_every_position_and_only_those(tmp_path: Path, trades: Ba
     for position in (0, 3, 4, 100, 104, 202):
         assert reader.event_at(position) == trade(position)
     for missing in (-1, 5, 99, 105, 205):
-        with pytest.raises(KeyError):
+        with pytest.raises(
+            NotInJournal, match=rf"j: no event at position {missing} \(it holds 15 events between"
+        ):
             reader.event_at(missing)
+    with pytest.raises(KeyError):  # a lookup miss is still a KeyError to code that catches one
+        reader.event_at(5)
     assert [e.position for e in reader.tail(7)] == [103, 104, 200, 201, 202, 203, 204]
     assert reader.tail(0) == []
     assert len(reader.tail(1000)) == 15

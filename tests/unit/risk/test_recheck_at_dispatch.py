@@ -6,7 +6,7 @@ the DISPATCH is recorded with the reason and the Core withdraws the command: not
 the venue and no token is spent. Still within the limits, it goes out as usual.
 
 The position has to move by lots risk did not count when it allowed the NEW. A fill on an order
-that was working then cannot do it: `max_position` counts same-side working orders, so such a
+that was working then cannot do it: `max_inventory` counts same-side working orders, so such a
 fill only turns counted leaves into position. A late fill on an order the venue has already
 canceled can (FIX allows it, and so does the order lifecycle: "a late fill on a canceled order").
 """
@@ -28,7 +28,7 @@ K = EventKind
 T0 = 1_700_000_000_000_000_000
 US = 1_000
 SEC = 1_000_000_000
-MAX_POSITION = 8
+MAX_INVENTORY = 8
 
 
 class Run:
@@ -40,7 +40,7 @@ class Run:
                 "name": "recheck",
                 "data": {"generator": {"events": 1}},
                 "instruments": [{"id": 1, "symbol": "X", "tick_size": "0.01", "lot_size": "1"}],
-                "risk": {"max_orders_per_second": 1, "max_position": MAX_POSITION},
+                "risk": {"max_orders_per_second": 1, "max_inventory": MAX_INVENTORY},
                 "strategy": {"class": "canonicalflow.testing:Scripted"},
                 "run": {"sample_ms": 3_600_000},
             }
@@ -111,7 +111,7 @@ def _late_fill(run: Run, lots: int) -> None:
     ("late_lots", "reason"),
     [
         pytest.param(3, RiskReason.ALLOWED, id="3+5-within-8"),
-        pytest.param(4, RiskReason.MAX_POSITION, id="4+5-beyond-8"),
+        pytest.param(4, RiskReason.MAX_INVENTORY, id="4+5-beyond-8"),
     ],
 )
 def test_a_queued_new_is_judged_again_when_its_token_frees(late_lots: int, reason: RiskReason) -> None:

@@ -11,7 +11,7 @@ from canonicalflow.risk import RiskConfig, RiskReason
 
 PAGE = Path(__file__).resolve().parents[3] / "docs" / "concepts" / "risk.md"
 
-# A table row whose first cell is a code: | 30 | `MAX_POSITION` | ... |   (pipes escaped as \| inside cells)
+# A table row whose first cell is a code: | 30 | `MAX_INVENTORY` | ... |   (pipes escaped as \| inside cells)
 _ROW = re.compile(r"^\|\s*(\d+)\s*\|(.*)$", re.MULTILINE)
 _CELL = re.compile(r"(?<!\\)\|")
 

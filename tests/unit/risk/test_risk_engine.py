@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from canonicalflow.backtest._config import load_config
 from canonicalflow.backtest._session import Session, core_config_of
@@ -223,7 +224,7 @@ BLOCKED = [
     pytest.param({}, _kill_switch, R.KILL_SWITCH, id="kill-switch"),
     pytest.param({}, _trading_disabled, R.TRADING_DISABLED, id="trading-disabled"),
     pytest.param({"max_loss": 5}, _loss, R.MAX_LOSS, id="max-loss"),
-    pytest.param({"max_position": 3}, lambda desk: None, R.MAX_POSITION, id="max-position"),
+    pytest.param({"max_inventory": 3}, lambda desk: None, R.MAX_INVENTORY, id="max-position"),
     pytest.param({"max_active_quotes": 1}, lambda desk: None, R.MAX_ACTIVE_QUOTES, id="active-quotes"),
     pytest.param({"max_order_qty": 3}, lambda desk: None, R.MAX_ORDER_QTY, id="max-order-qty"),
 ]
@@ -232,7 +233,7 @@ BLOCKED = [
 @pytest.mark.parametrize(("risk", "block", "denied"), BLOCKED)
 def test_a_cancel_passes_every_gate_and_goes_to_the_venue(risk, block, denied: RiskReason) -> None:
     desk = Desk(risk)
-    working = desk.place(BUY, 9_980, 3)  # 3 lots: max_position and max_order_qty are reached exactly
+    working = desk.place(BUY, 9_980, 3)  # 3 lots: max_inventory and max_order_qty are reached exactly
     block(desk)
     assert desk.check(new(BUY, 9_980, 4))[0] is denied
     for coid in (working, 4242):  # a working order, and one risk has never heard of
@@ -486,30 +487,36 @@ def test_min_notional_is_judged_after_rounding() -> None:
 
 
 # ------------------------------------------------------------------ exposure
-def test_max_position_counts_the_position_and_the_working_orders_on_the_same_side() -> None:
-    desk = Desk({"max_position": 10})
+def test_max_inventory_counts_the_position_and_the_working_orders_on_the_same_side() -> None:
+    desk = Desk({"max_inventory": 10})
     desk.hold(BUY, 3)  # long 3
     bid = desk.place(BUY, 9_980, 4)  # 4 more could buy
     desk.place(SELL, 10_020, 5)  # 5 could sell
     # buys: 3 held + 4 working + q <= 10
     assert desk.check(new(BUY, 9_970, 3))[0] is R.ALLOWED
-    assert desk.check(new(BUY, 9_970, 4))[0] is R.MAX_POSITION
-    assert desk.check(new(BUY, 0, 4, order_type=MARKET))[0] is R.MAX_POSITION
+    assert desk.check(new(BUY, 9_970, 4))[0] is R.MAX_INVENTORY
+    assert desk.check(new(BUY, 0, 4, order_type=MARKET))[0] is R.MAX_INVENTORY
     # sells: 3 held - 5 working - q >= -10
     assert desk.check(new(SELL, 10_030, 8))[0] is R.ALLOWED
-    assert desk.check(new(SELL, 10_030, 9))[0] is R.MAX_POSITION
+    assert desk.check(new(SELL, 10_030, 9))[0] is R.MAX_INVENTORY
     # a replace counts its own new size instead of its old one
     assert desk.check(replace(bid, BUY, 9_980, 7))[0] is R.ALLOWED
-    assert desk.check(replace(bid, BUY, 9_980, 8))[0] is R.MAX_POSITION
+    assert desk.check(replace(bid, BUY, 9_980, 8))[0] is R.MAX_INVENTORY
     # per instrument
     assert desk.check(new(BUY, 199, 10, instrument=2))[0] is R.ALLOWED
-    assert desk.check(new(BUY, 199, 11, instrument=2))[0] is R.MAX_POSITION
+    assert desk.check(new(BUY, 199, 11, instrument=2))[0] is R.MAX_INVENTORY
 
 
-def test_max_position_zero_allows_no_new_order() -> None:
-    desk = Desk({"max_position": 0})
-    assert desk.check(new(BUY, 9_980, 1))[0] is R.MAX_POSITION
-    assert desk.check(new(SELL, 10_020, 1))[0] is R.MAX_POSITION
+def test_max_inventory_zero_allows_no_new_order() -> None:
+    desk = Desk({"max_inventory": 0})
+    assert desk.check(new(BUY, 9_980, 1))[0] is R.MAX_INVENTORY
+    assert desk.check(new(SELL, 10_020, 1))[0] is R.MAX_INVENTORY
+
+
+def test_the_old_max_position_key_is_refused_with_its_new_name() -> None:
+    with pytest.raises(ValidationError, match="`max_position` was renamed `max_inventory`"):
+        RiskConfig.model_validate({"max_position": 3})
+    assert RiskConfig.model_validate({"max_inventory": 3}).max_inventory == 3
 
 
 def test_max_single_order_notional_values_limits_at_their_price_and_market_orders_at_the_mid() -> None:
@@ -593,7 +600,7 @@ def test_max_net_quote_notional_nets_buys_against_sells() -> None:
 
 # ------------------------------------------------------------------ order of the gates
 def test_the_first_failing_gate_names_the_reason() -> None:
-    desk = Desk({"max_order_qty": 5, "qty_increment": 2, "min_notional": 50, "max_position": 0})
+    desk = Desk({"max_order_qty": 5, "qty_increment": 2, "min_notional": 50, "max_inventory": 0})
     assert desk.check(new(0, 10_000, 9, instrument=7))[0] is R.INVALID_INSTRUMENT
     assert desk.check(new(0, 10_000, 9))[0] is R.INVALID_SIDE
     assert desk.check(new(BUY, 10_000, 0, tif=9))[0] is R.INVALID_QTY
@@ -601,7 +608,7 @@ def test_the_first_failing_gate_names_the_reason() -> None:
     assert desk.check(new(BUY, 10_000, 1, tif=9))[0] is R.INVALID_TIME_IN_FORCE
     assert desk.check(new(BUY, 10_000, 1))[0] is R.QTY_BELOW_LOT
     assert desk.check(new(BUY, 2_000, 2))[0] is R.MIN_NOTIONAL  # 40.00
-    assert desk.check(new(BUY, 10_000, 2))[0] is R.MAX_POSITION
+    assert desk.check(new(BUY, 10_000, 2))[0] is R.MAX_INVENTORY
     desk.feed(K.KILL_SWITCH, engaged=1)
     assert desk.check(new(0, 10_000, 9))[0] is R.KILL_SWITCH
     desk.feed(K.TRADING_DISABLED)
@@ -626,7 +633,7 @@ def _boom(*args: object) -> None:
         ("book", {}),
         ("order", {}),
         ("orders", {}),
-        ("inventory", {"max_position": 5}),
+        ("inventory", {"max_inventory": 5}),
     ],
 )
 def test_an_error_inside_a_gate_denies_with_risk_error(monkeypatch, method: str, risk: dict) -> None:
@@ -647,14 +654,14 @@ def test_an_error_inside_a_gate_denies_with_risk_error(monkeypatch, method: str,
 
 
 # ------------------------------------------------------------------ exposure of pending work
-def test_max_position_counts_a_pending_replace_at_its_larger_size() -> None:
-    desk = Desk({"max_position": 10})
+def test_max_inventory_counts_a_pending_replace_at_its_larger_size() -> None:
+    desk = Desk({"max_inventory": 10})
     working = desk.place(BUY, 9_980, 2)
     [decision] = desk.submit(Replace(working, 9_980, 8))  # 8 <= 10: allowed, and sent
     assert decision.allowed and desk.sent[-1].command == REPLACE
     assert desk.view.order(working).pending == "replace"
     # once the venue acknowledges the replace, 8 + 5 = 13 lots could be bought: beyond 10
-    assert desk.check(new(BUY, 9_970, 5))[0] is R.MAX_POSITION
+    assert desk.check(new(BUY, 9_970, 5))[0] is R.MAX_INVENTORY
 
 
 def test_a_market_order_in_flight_counts_in_the_gross_quote_notional() -> None:
@@ -674,7 +681,7 @@ OPTIONAL_LIMITS = {
     "rolling_window_s": st.sampled_from([0.001, 1.0, 60.0]),
     "min_notional": st.integers(1, 300),
     "max_order_qty": st.integers(1, 20),
-    "max_position": st.integers(0, 20),
+    "max_inventory": st.integers(0, 20),
     "max_single_order_notional": st.integers(1, 2_000),
     "max_gross_notional": st.integers(1, 5_000),
     "max_active_quotes": st.integers(0, 4),

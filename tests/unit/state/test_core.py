@@ -258,7 +258,14 @@ def test_dispatch_asks_the_rate_limit_for_a_token() -> None:
     core.apply(_consume(2, config.rate_limits[0].capacity))
     result = core.apply(
         Event(
-            position=3, kind=int(EventKind.DISPATCH), client_order_id=1, command=1, side=1, price=100, qty=5
+            position=3,
+            kind=int(EventKind.DISPATCH),
+            instrument=1,
+            client_order_id=1,
+            command=1,
+            side=1,
+            price=100,
+            qty=5,
         )
     )
     assert result.rejections == (("rejected", "execution_control", 1, "rate_limited"),)
@@ -379,7 +386,14 @@ def test_a_new_with_a_quantity_outside_its_type_is_refused_before_anything_chang
     before = core.execution.keys[2]
     result = core.apply(
         Event(
-            position=2, kind=int(EventKind.DISPATCH), client_order_id=2, command=1, side=1, price=100, qty=0
+            position=2,
+            kind=int(EventKind.DISPATCH),
+            instrument=1,
+            client_order_id=2,
+            command=1,
+            side=1,
+            price=100,
+            qty=0,
         )
     )
     assert result.rejections == (("rejected", "order", 2, "bad_quantity"),)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
+import pytest
+
 from canonicalflow._generated import execution_control_kernel as ec
+from canonicalflow.errors import InvariantViolation
 from canonicalflow.events import Event, EventKind
-from canonicalflow.state import Core
+from canonicalflow.state import Core, Reader
 from canonicalflow.testing import synthetic_config, synthetic_stream
 
 
@@ -161,3 +166,47 @@ def test_a_refused_command_names_no_instrument() -> None:
     assert 5 not in core.execution.key_instrument  # a CANCEL for nothing: refused, and State did not grow
     core.apply(_allowed(2, coid=5, command=1, qty=1))
     assert core.execution.key_instrument[5] == 1 and core.scopes(5) == [1]
+
+
+def test_an_order_for_an_instrument_with_no_book_is_refused_before_anything_moves() -> None:
+    """Risk denies these; a foreign journal may still say "allowed": State refuses it as a value,
+    and a DISPATCH naming another instrument than its key's is refused too, so no report can
+    later reach for a book that does not exist."""
+    core = Core(synthetic_config())  # instruments 1 and 2
+    unknown = _allowed(1, coid=7, command=1, qty=2)._replace(instrument=99)
+    assert core.apply(unknown).rejections == (("rejected", "execution_control", 7, "unknown_instrument"),)
+    assert 7 not in core.execution.keys and core.execution.intents == {}
+    core.apply(_allowed(2, coid=8, command=1, qty=2))
+    terms = dict(command=1, side=1, price=100, qty=2)
+    elsewhere = Event(position=3, kind=int(EventKind.DISPATCH), instrument=2, client_order_id=8, **terms)
+    assert core.apply(elsewhere).rejections == (("rejected", "execution_control", 8, "instrument_mismatch"),)
+    assert 8 not in core.execution.orders
+    sent = elsewhere._replace(position=4, instrument=1)
+    assert core.apply(sent).rejections == ()
+    assert core.execution.terms[8].instrument == 1
+
+
+def test_queued_orders_read_the_same_after_a_checkpoint_restores_them() -> None:
+    """A strategy may pick its own ids, out of order: the Reader lists what State holds in one
+    order, whether State was built event by event or restored from its snapshot."""
+    config = synthetic_config()
+    core = Core(config)
+    core.apply(_allowed(1, coid=9, command=1, qty=1))
+    core.apply(_allowed(2, coid=3, command=1, qty=1))
+    restored = Core.restore(config, json.loads(json.dumps(core.snapshot())))
+    listed = [[o.client_order_id for o in Reader(c).orders()] for c in (core, restored)]
+    assert listed == [[3, 9], [3, 9]]
+
+
+def test_a_decision_that_halts_on_the_two_machines_disagreeing_changes_nothing() -> None:
+    """A NEW, a REPLACE queued behind it, then a NEW reusing the first intent's id: execution
+    control takes the slot for it, the intent machine still holds the REPLACE's intent pending.
+    State halts on `intent_holds_its_slot`, and every step already taken is undone."""
+    core = Core(synthetic_config())
+    core.apply(_allowed(1, coid=1, command=1, qty=1)._replace(intent_id=1))
+    core.apply(_allowed(2, coid=1, command=2, qty=1)._replace(intent_id=2))
+    before = core.snapshot()
+    with pytest.raises(InvariantViolation, match="intent_holds_its_slot") as halted:
+        core.apply(_allowed(3, coid=1, command=1, qty=1)._replace(intent_id=1))
+    assert halted.value.position == 3
+    assert core.snapshot() == before

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from canonicalflow.errors import DataError
 from canonicalflow.queue import ConservativeQueue, queue_model
 from canonicalflow.venue import EmpiricalLatency, LatencyConfig, VenueConfig, read_latency_file
 from canonicalflow.venue._latency import LatencySample
@@ -50,8 +51,31 @@ def test_an_empirical_latency_needs_its_file() -> None:
 def test_a_latency_row_out_of_order_is_an_error_naming_the_row(tmp_path: Path) -> None:
     path = tmp_path / "latency.csv"
     path.write_text("req_ts,exch_ts,resp_ts\n100,150,190\n200,190,260\n")
-    with pytest.raises(ValueError, match="row 2"):
+    with pytest.raises(DataError, match="row 2"):
         read_latency_file(path)
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (None, "cannot read latency samples"),
+        ("req_ts,exch_ts,resp_ts\n", "no latency samples"),
+        ("req_ts,exch_ts\n1,2\n", "lacks column\\(s\\) resp_ts"),
+        ("req_ts,exch_ts,resp_ts\n1,x,3\n", "must be integer nanoseconds"),
+        ("req_ts,exch_ts,resp_ts\n1,2,3\n4,,6\n", "row 2"),
+    ],
+    ids=["missing", "header-only", "no-resp_ts", "not-a-number", "blank-time"],
+)
+def test_a_latency_file_that_cannot_serve_is_refused_by_the_config_naming_it(
+    tmp_path: Path, content: str | None, problem: str
+) -> None:
+    path = tmp_path / "latency.csv"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(DataError, match=problem):
+        read_latency_file(path)
+    with pytest.raises(ValidationError, match=rf"latency.csv: .*{problem}"):
+        LatencyConfig(model="empirical", file=path)
 
 
 def test_empirical_latency_interpolates_in_integer_nanoseconds_and_holds_at_the_ends() -> None:
