@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from canonicalflow._generated import book_sync_kernel as sync
 from canonicalflow.errors import DataError
 
 __all__ = ["Capture", "Message"]
@@ -32,6 +33,7 @@ class Message:
     raw: str
     first: int = 0  # U of a depth diff; 0 for anything else
     last: int = 0  # u
+    previous: int = 0  # pu (futures); 0 for spot
     bids: tuple[tuple[str, str], ...] = ()
     asks: tuple[tuple[str, str], ...] = ()
     event_time: int = 0  # E (ms); 0 when the message has none
@@ -110,14 +112,32 @@ def _message(ts: int, stream: str, data: dict[str, Any], raw: str) -> Message:
         return Message(ts, stream, raw, event_time=event_time)
     bids = tuple((str(p), str(q)) for p, q in data["b"])
     asks = tuple((str(p), str(q)) for p, q in data["a"])
-    return Message(ts, stream, raw, data["U"], data["u"], bids, asks, event_time)
+    return Message(ts, stream, raw, data["U"], data["u"], data.get("pu", 0), bids, asks, event_time)
 
 
 def _bridge(path: Path, messages: list[Message], last_update_id: int, spot: bool) -> int:
     """The index of the first depth diff the snapshot does not already hold (it may have been
-    received before the snapshot line); serving starts there, so what is served is one
-    consistent stretch of the venue. Spot drops `u <= lastUpdateId`, futures `u < lastUpdateId`."""
+    received before the snapshot line); serving starts there. The diffs are checked by the
+    book-sync machine a client runs (spec/book_sync.cflow): they must bridge the snapshot and
+    chain without a break, or the exchange's own book would be wrong, so a capture with a gap is
+    refused, naming where."""
+    state = sync.step(sync.initial(spot=spot), sync.E_SNAPSHOT, last_update_id)
+    if not isinstance(state, sync.State):
+        raise DataError(f"{path}: the snapshot's lastUpdateId {last_update_id} is refused ({state.reason})")
+    start = None
     for i, m in enumerate(messages):
-        if m.is_depth and (m.last > last_update_id if spot else m.last >= last_update_id):
-            return i
-    raise DataError(f"{path}: no depth diff comes after the snapshot at update {last_update_id}")
+        if not m.is_depth:
+            continue
+        after = sync.step(state, sync.E_DIFF, m.first, m.last, m.previous)
+        if after is sync.REJECTED_SUPERSEDED and start is None:
+            continue  # the snapshot holds it already
+        if not isinstance(after, sync.State) or after.state != sync.S_SYNCED:
+            why = after.reason if isinstance(after, sync.Rejection) else "a gap"
+            raise DataError(
+                f"{path}: the depth diff U={m.first} u={m.last} does not continue update "
+                f"{state.book} ({why}): a capture with a break cannot be served as one book"
+            )
+        state, start = after, i if start is None else start
+    if start is None:
+        raise DataError(f"{path}: no depth diff comes after the snapshot at update {last_update_id}")
+    return start

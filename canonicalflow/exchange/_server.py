@@ -35,12 +35,24 @@ from canonicalflow.exchange._depth import DepthBook
 from canonicalflow.exchange._faults import Faults
 from canonicalflow.exchange._info import exchange_info
 
-__all__ = ["LocalExchange"]
+__all__ = ["LocalExchange", "Served"]
 
 _REST_DEPTH = ("/fapi/v1/depth", "/dapi/v1/depth", "/api/v3/depth")
 _REST_PREFIXES = {"/fapi/v1": "usdm", "/dapi/v1": "coinm", "/api/v3": "spot"}
 _WS_PREFIXES = ("", "/public", "/market")
-_DEPTH_LIMITS = (5, 10, 20, 50, 100, 500, 1000)
+_FUTURES_LIMITS = (5, 10, 20, 50, 100, 500, 1000)  # what USD-M and COIN-M accept; spot takes 1..5000
+_DEFAULT_LIMIT = {"usdm": 500, "coinm": 500, "spot": 100}
+
+
+@dataclass(frozen=True)
+class Served:
+    """A depth snapshot the exchange answered: for whom, at which update id, and its deepest
+    level a side (what a client that took it can know of the book)."""
+
+    symbol: str
+    update_id: int
+    deepest_bid: list[list[str]]
+    deepest_ask: list[list[str]]
 
 
 @dataclass(eq=False)
@@ -81,6 +93,7 @@ class LocalExchange:
         )
         self._stale = {c.symbol: DepthBook(c) for c in captures}  # the books as serving began
         self._snapshot_requests = 0
+        self.served: list[Served] = []
         self._faulty = self.faults.any  # false from the quiet tail on
         self.speed = speed
         self.wait_for = wait_for
@@ -93,6 +106,8 @@ class LocalExchange:
         self._subscribers: set[_Subscriber] = set()
         self._subscribed_once = 0
         self._ready = asyncio.Event()
+        if wait_for <= 0:
+            self._ready.set()  # no one to wait for: serve from the start
         self._tasks: set[asyncio.Task[None]] = set()
         self._runner: web.AppRunner | None = None
         self.app = self._app()
@@ -109,8 +124,10 @@ class LocalExchange:
         return bound[0], bound[1]
 
     async def stop(self) -> None:
-        for task in list(self._tasks):
+        tasks = list(self._tasks)
+        for task in tasks:
             task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         for subscriber in list(self._subscribers):
             await subscriber.ws.close()
         if self._runner is not None:
@@ -166,15 +183,21 @@ class LocalExchange:
                 self.injected["disconnects"] += 1
                 for subscriber in list(self._subscribers):
                     self._drop(subscriber, counted=False)
-                self._ready.clear()  # what was queued is lost; the rest waits for the clients to return
-                self._subscribed_once = 0
-                await self._ready.wait()
+                if self.wait_for > 0:  # what was queued is lost; the rest waits for the clients to return
+                    self._ready.clear()
+                    self._subscribed_once = 0
+                    await self._ready.wait()
             if faulty and faults.drop_every and count % faults.drop_every == faults.drop_every - 1:
                 self.injected["dropped"] += 1
             elif faulty and message.is_depth and faults.gap_every and depth_count % faults.gap_every == 0:
                 self.injected["gaps"] += 1
-            elif faulty and faults.delay_every and count % faults.delay_every == faults.delay_every - 1:
-                held.setdefault(message.stream, message)
+            elif (
+                faulty
+                and faults.delay_every
+                and count % faults.delay_every == faults.delay_every - 1
+                and message.stream not in held  # one held back a stream at a time: none is lost
+            ):
+                held[message.stream] = message
                 self.injected["delayed"] += 1
             else:
                 self._publish(message)
@@ -227,18 +250,22 @@ class LocalExchange:
         symbol = request.query.get("symbol", "").upper()
         if symbol not in self.books:
             return _error(400, -1121, "Invalid symbol.")
+        book = self.books[symbol]
         try:
-            limit = int(request.query.get("limit", "100"))
+            limit = int(request.query.get("limit", _DEFAULT_LIMIT[book.market]))
         except ValueError:
             return _error(400, -1100, "Illegal characters found in parameter 'limit'.")
-        if limit not in _DEPTH_LIMITS:
-            return _error(400, -1100, f"limit must be one of {', '.join(map(str, _DEPTH_LIMITS))}.")
+        allowed = 1 <= limit <= 5000 if book.market == "spot" else limit in _FUTURES_LIMITS
+        if not allowed:
+            return _error(400, -1100, f"limit {limit} is not accepted for {book.market}.")
         self._snapshot_requests += 1
         stale = self.faults.stale_every and self._snapshot_requests % self.faults.stale_every == 0
         if stale and self._faulty:
             self.injected["stale"] += 1
-            return web.json_response(self._stale[symbol].snapshot(limit))
-        return web.json_response(self.books[symbol].snapshot(limit))
+            book = self._stale[symbol]
+        body = book.snapshot(limit)
+        self.served.append(Served(symbol, body["lastUpdateId"], body["bids"][-1:], body["asks"][-1:]))
+        return web.json_response(body)
 
     def _info(self, market: str) -> Any:
         async def info(request: web.Request) -> web.Response:

@@ -1,14 +1,16 @@
 """Live Binance market data as canonical events: depth diffs, trades and book ticker, kept in sync.
 
 One combined-stream WebSocket carries every instrument's streams. Each frame is stamped with its
-receive time on arrival and handed, as a capture line (`<receive ns> <JSON>`), to the same
-normalizer that reads recorded captures (`canonicalflow.data.normalize.BinanceLines`): the book
-is synchronised by the `book_sync` machine (spec/book_sync.cflow), Binance's published
-procedure, in one place for recorded and live data. While an instrument has no book (at the
-start, and after a gap) its diffs are buffered and a REST depth snapshot is requested; the
-answer is fed in arrival order between the frames, as a capture records it. Every line fed is
-also written to `record_dir/<SYMBOL>.capture`, so a live session's market data is a capture that
-reads back to exactly the events it produced.
+receive time on arrival and queued as a capture line (`<receive ns> <JSON>`); REST depth
+snapshots join the same queue when they arrive. One consumer takes the lines in that order and
+hands each to the same normalizer that reads recorded captures
+(`canonicalflow.data.normalize.BinanceLines`): the book is synchronised by the `book_sync`
+machine (spec/book_sync.cflow), Binance's published procedure, in one place for recorded and live
+data. So a slow sink never blocks the socket, and the sink sees events in exactly the order the
+lines arrived. While an instrument has no book (at the start, and after a gap) its diffs are kept
+and a snapshot is requested (again after a backoff when one fails). Every line is also written to
+`record_dir/<SYMBOL>.capture`, so a live session's market data is a capture that reads back to
+exactly the events it produced.
 
 Positions on the events are the feed's own (1..n per instrument); the live runtime gives each
 input its stream position when it takes it.
@@ -22,18 +24,20 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import aiohttp
 
-from canonicalflow.data.normalize import BinanceLines, Quarantine
+from canonicalflow.data.normalize import BinanceLines, Quarantine, Quarantined
 from canonicalflow.events import Event
 
 __all__ = ["BinanceFeed", "FeedInstrument"]
 
 _REST_DEPTH = {"usdm": "/fapi/v1/depth", "coinm": "/dapi/v1/depth", "spot": "/api/v3/depth"}
 _DEPTH_SPEED = {"usdm": "0ms", "coinm": "0ms", "spot": "100ms"}
-_BACKOFF_S = (0.05, 5.0)  # first and longest wait before connecting again
+_BACKOFF_S = (0.05, 5.0)  # first and longest wait before connecting, or asking for a snapshot, again
+_HEARTBEAT_S = 10.0  # a ping unanswered this long closes a half-open socket
+_REST_TIMEOUT = aiohttp.ClientTimeout(total=10.0)
 
 
 @dataclass(frozen=True)
@@ -52,7 +56,7 @@ class FeedInstrument:
 
 
 class _Instrument:
-    """One instrument's normalizer, its recording, and whether a snapshot is on its way."""
+    """One instrument's normalizer, its recording, and its snapshot requests."""
 
     def __init__(self, spec: FeedInstrument, quarantine: Quarantine, record: IO[bytes] | None) -> None:
         self.spec = spec
@@ -67,6 +71,7 @@ class _Instrument:
         self.record = record
         self.snapshot_pending = False
         self.snapshots = 0
+        self.snapshot_failures = 0  # in a row; the wait before the next request doubles with each
 
     def feed(self, line: bytes) -> list[Event]:
         if self.record is not None:
@@ -75,6 +80,7 @@ class _Instrument:
 
 
 Sink = Callable[[list[Event]], Awaitable[None] | None]
+_Line = tuple[_Instrument, bytes, str]  # whose, the capture line, what: "depth", "stream" or "snapshot"
 
 
 class BinanceFeed:
@@ -99,60 +105,52 @@ class BinanceFeed:
         self._by_symbol: dict[str, _Instrument] = {}
         for spec in instruments:
             record = None
-            if record_dir is not None:
+            if record_dir is not None:  # appended to: a node restarted on its run directory goes on
                 record = (record_dir / f"{spec.symbol}.capture").open("ab")
                 self._records.append(record)
             state = _Instrument(spec, self.quarantine, record)
             self._by_symbol[spec.symbol] = state
             for stream in spec.streams():
                 self._by_stream[stream] = state
-        self.frames = 0
+        self.received = 0  # frames received, ours or not
+        self.frames = 0  # frames of our streams handed on (fed, recorded, their events to the sink)
+        self.unrouted = 0  # frames that were not JSON or named no stream of ours (quarantined)
         self.connections = 0  # opened so far: 1 + the reconnects
+        self._snapshot_tasks: set[asyncio.Task[None]] = set()
 
     def update_id(self, symbol: str) -> int:
         """The last update id `symbol`'s book holds (0 while it has none)."""
         return self._by_symbol[symbol].lines.update_id
 
     def synced(self, symbol: str) -> bool:
-        return not self._by_symbol[symbol].lines.needs_snapshot
+        """`symbol`'s book is current: its snapshot bridged and the chain has held since."""
+        return self._by_symbol[symbol].lines.synced
+
+    def snapshots(self, symbol: str) -> int:
+        return self._by_symbol[symbol].snapshots
 
     async def run(self, sink: Sink, stop: asyncio.Event, until: Callable[[], bool] | None = None) -> None:
-        """Stream until `stop` is set or `until()` holds after a frame; hand each line's events to
-        `sink` as they are made. A dropped or refused connection is opened again after a backoff
-        (doubling from 50 ms to 5 s, reset by a frame): what was missed shows as a break in the
-        update-id chain, which the book-sync machine turns into a FEED_GAP and a new snapshot."""
-        streams = "/".join(self._by_stream)
-        url = f"{self.ws_url}/stream?streams={streams}"
-        backoff = _BACKOFF_S[0]
-        async with aiohttp.ClientSession() as http:
-            snapshots: set[asyncio.Task[None]] = set()
+        """Stream until `stop` is set or `until()` holds after a line; hand each line's events to
+        `sink`, one line after another in arrival order. A dropped, refused or silent connection
+        is opened again after a backoff (doubling from 50 ms to 5 s, reset by a frame): what was
+        missed shows as a break in the update-id chain, which the book-sync machine turns into a
+        FEED_GAP and a new snapshot. An error in `sink` ends the run with that error."""
+        lines: asyncio.Queue[_Line] = asyncio.Queue()
+        async with aiohttp.ClientSession(timeout=_REST_TIMEOUT) as http:
+            reader = asyncio.ensure_future(self._read(http, lines))
+            consumer = asyncio.ensure_future(self._consume(http, lines, sink, until))
             stopping = asyncio.ensure_future(stop.wait())
+            tasks: list[asyncio.Future[Any]] = [reader, consumer, stopping]
             try:
-                while not stop.is_set():
-                    try:
-                        async with http.ws_connect(url, heartbeat=None) as ws:
-                            self.connections += 1
-                            while True:
-                                receive = asyncio.ensure_future(ws.receive())
-                                await asyncio.wait({receive, stopping}, return_when=asyncio.FIRST_COMPLETED)
-                                if not receive.done():
-                                    receive.cancel()
-                                    return
-                                msg = receive.result()
-                                if msg.type != aiohttp.WSMsgType.TEXT:
-                                    break  # closed, closing or an error: connect again
-                                backoff = _BACKOFF_S[0]
-                                await self._frame(msg.data, http, sink, snapshots)
-                                if until is not None and until():
-                                    return
-                    except (aiohttp.ClientError, OSError):
-                        pass  # refused or reset: the same as a close
-                    await asyncio.wait({stopping}, timeout=backoff)  # a stop ends the wait at once
-                    backoff = min(backoff * 2, _BACKOFF_S[1])
+                await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+                for task in (reader, consumer):
+                    if task.done() and not task.cancelled() and (error := task.exception()) is not None:
+                        raise error
             finally:
-                stopping.cancel()
-                for task in snapshots:
-                    task.cancel()
+                pending = [*tasks, *self._snapshot_tasks]
+                for future in pending:
+                    future.cancel()
+                await asyncio.gather(*pending, return_exceptions=True)
                 for record in self._records:
                     record.flush()
 
@@ -160,43 +158,92 @@ class BinanceFeed:
         for record in self._records:
             record.close()
 
-    async def _frame(
-        self, text: str, http: aiohttp.ClientSession, sink: Sink, snapshots: set[asyncio.Task[None]]
-    ) -> None:
-        ts = time.time_ns()
-        self.frames += 1
+    # ------------------------------------------------------------------ the socket
+    async def _read(self, http: aiohttp.ClientSession, lines: asyncio.Queue[_Line]) -> None:
+        """Frames, stamped on arrival, into `lines`; connect again whenever the socket goes."""
+        url = f"{self.ws_url}/stream?streams={'/'.join(self._by_stream)}"
+        backoff = _BACKOFF_S[0]
+        while True:
+            try:
+                async with http.ws_connect(url, heartbeat=_HEARTBEAT_S) as ws:
+                    self.connections += 1
+                    async for msg in ws:
+                        if msg.type != aiohttp.WSMsgType.TEXT:
+                            break  # an error frame: connect again
+                        ts = time.time_ns()
+                        self.received += 1
+                        backoff = _BACKOFF_S[0]
+                        self._route(ts, msg.data, lines)
+            except (TimeoutError, aiohttp.ClientError, OSError):
+                pass  # refused, reset or silent: the same as a close
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, _BACKOFF_S[1])
+
+    def _route(self, ts: int, text: str, lines: asyncio.Queue[_Line]) -> None:
+        line = b"%d %s" % (ts, text.encode())
         try:
             stream = json.loads(text).get("stream")
         except (ValueError, AttributeError):
             stream = None
         state = self._by_stream.get(stream) if isinstance(stream, str) else None
-        if state is None:
-            return  # a subscription answer, or a stream we did not ask for
-        await _hand(sink, state.feed(b"%d %s" % (ts, text.encode())))
-        if state.lines.needs_snapshot and not state.snapshot_pending and "@depth" in stream:
-            state.snapshot_pending = True  # the stream is buffering: now the snapshot can bridge it
-            task = asyncio.get_running_loop().create_task(self._snapshot(state, http, sink))
-            snapshots.add(task)
-            task.add_done_callback(snapshots.discard)
+        if state is not None:
+            lines.put_nowait((state, line, "depth" if "@depth" in stream else "stream"))
+        elif not (text.startswith('{"result"') or text.startswith('{"id"')):  # not a request's answer
+            self.unrouted += 1
+            self.quarantine.add(Quarantined("feed", self.received, "stream", "no stream of ours", text))
 
-    async def _snapshot(self, state: _Instrument, http: aiohttp.ClientSession, sink: Sink) -> None:
+    # ------------------------------------------------------------------ the consumer
+    async def _consume(
+        self,
+        http: aiohttp.ClientSession,
+        lines: asyncio.Queue[_Line],
+        sink: Sink,
+        until: Callable[[], bool] | None,
+    ) -> None:
+        while True:
+            state, line, what = await lines.get()
+            self.frames += what != "snapshot"
+            if what == "snapshot":
+                state.snapshot_pending = False  # taken: the book may ask again if it breaks
+            events = state.feed(line)
+            if events:
+                handed = sink(events)
+                if handed is not None:
+                    await handed
+            if what == "depth" and state.lines.needs_snapshot and not state.snapshot_pending:
+                state.snapshot_pending = True  # the stream is being kept: a snapshot can bridge it now
+                task = asyncio.ensure_future(self._snapshot(state, http, lines))
+                self._snapshot_tasks.add(task)
+                task.add_done_callback(self._snapshot_tasks.discard)
+            if until is not None and until():
+                return
+            if lines.empty():
+                for record in self._records:
+                    record.flush()  # idle: what was recorded reaches the file
+
+    async def _snapshot(
+        self, state: _Instrument, http: aiohttp.ClientSession, lines: asyncio.Queue[_Line]
+    ) -> None:
+        """Ask for a depth snapshot; its answer joins the lines in arrival order. After a failure
+        (refused, rate limited, timed out) wait, doubling, before the next depth frame may ask."""
         spec = state.spec
         url = f"{self.rest_url}{_REST_DEPTH[spec.market]}"
+        body, wait = b"", 0.0
         try:
             async with http.get(url, params={"symbol": spec.symbol, "limit": "1000"}) as response:
                 body = await response.read()
-                ok = response.status == 200
-        except (aiohttp.ClientError, OSError):
-            ok = False  # the next depth frame asks again
-        finally:
-            state.snapshot_pending = False
-        if ok:
+                if response.status != 200:
+                    retry = response.headers.get("Retry-After", "")
+                    wait = float(retry) if retry.isdigit() else 0.0
+                    body = b""
+        except (TimeoutError, aiohttp.ClientError, OSError):
+            body = b""
+        if body:
             state.snapshots += 1
-            await _hand(sink, state.feed(b"%d %s" % (time.time_ns(), body.strip())))
-
-
-async def _hand(sink: Sink, events: list[Event]) -> None:
-    if events:
-        result = sink(events)
-        if result is not None:
-            await result
+            state.snapshot_failures = 0
+            lines.put_nowait((state, b"%d %s" % (time.time_ns(), body.strip()), "snapshot"))
+            return  # still pending until the consumer takes it: no second request meanwhile
+        state.snapshot_failures += 1
+        backoff = min(_BACKOFF_S[0] * 2 ** (state.snapshot_failures - 1), _BACKOFF_S[1])
+        await asyncio.sleep(max(wait, backoff))
+        state.snapshot_pending = False

@@ -15,14 +15,30 @@ from pathlib import Path
 import pytest
 from _local import GRIDS, Grid, load, serve_and_feed
 
-from canonicalflow.book import L2Book
+from canonicalflow.book import L2Book, apply_l2
 from canonicalflow.data.normalize import Quarantine, read_binance_stream
 from canonicalflow.data.normalize._binance import SUPERSEDED
 from canonicalflow.data.normalize._common import units_converter
-from canonicalflow.events import EventKind
-from canonicalflow.exchange import DepthBook, Faults
+from canonicalflow.events import EventKind, Flag
+from canonicalflow.exchange import DepthBook, Faults, LocalExchange
+from canonicalflow.live import BinanceFeed, FeedInstrument
 
 TOP = 100  # levels a side compared: a client knows the 1,000 its snapshot gave and what diffs touched
+TOP_SEEN = 20  # levels a side kept at every update id, to compare with the capture's own book
+
+
+def _books_by_update_id(shared_data: Path, grid: Grid) -> dict[int, tuple[list, list]]:
+    """The capture read as a file (the batch normalizer): its book's top levels after each diff."""
+    path = shared_data / "hftbacktest_binance" / f"{grid.name}_20240808.gz"
+    book, books = L2Book(), {}
+    events = read_binance_stream(
+        path, 1, Quarantine(), tick_size=grid.tick_size, lot_size=grid.lot_size, market=grid.market
+    )
+    for ev in events:
+        apply_l2(book, ev)
+        if ev.kind == EventKind.LEVEL_SET and ev.flags & Flag.LAST_IN_PACKET and not ev.flags & Flag.SNAPSHOT:
+            books[ev.sequence] = (book.top(1, TOP_SEEN), book.top(-1, TOP_SEEN))
+    return books
 
 
 def _in_ticks(depth: DepthBook, grid: Grid) -> L2Book:
@@ -69,7 +85,14 @@ def test_with_every_fault_on_the_client_recovers_to_the_exchanges_book(
     FEED_GAP and a new snapshot, never a silently patched book, and the client ends on the
     exchange's book; what it recorded reads back to what it made."""
     capture = load(shared_data, grid)
-    session, _ = asyncio.run(serve_and_feed(capture, grid, tmp_path / "rec", faults=Faults.chaos()))
+    seen: dict[int, tuple[list, list]] = {}
+
+    def record(update_id: int, book: L2Book) -> None:
+        seen[update_id] = (book.top(1, TOP_SEEN), book.top(-1, TOP_SEEN))
+
+    session, _ = asyncio.run(
+        serve_and_feed(capture, grid, tmp_path / "rec", faults=Faults.chaos(), on_book=record)
+    )
     exchange, feed = session.exchange, session.feed
     injected = exchange.injected
     assert all(injected[fault] > 0 for fault in ("dropped", "gaps", "delayed", "disconnects", "stale")), (
@@ -92,8 +115,48 @@ def test_with_every_fault_on_the_client_recovers_to_the_exchanges_book(
     for side in (1, -1):
         assert session.book.top(side, TOP) == served.top(side, TOP)
 
+    # Not only at the end: whenever our book said it was synced, it was the capture's book at
+    # that update id (within the prices every snapshot served reached).
+    truth = _books_by_update_id(shared_data, grid)
+    price = units_converter(grid.tick_size)
+    lowest_bid = max(price(s.deepest_bid[0][0]) for s in exchange.served)
+    highest_ask = min(price(s.deepest_ask[0][0]) for s in exchange.served)
+    compared = [u for u in seen if u in truth]
+    assert len(compared) > len(seen) // 2
+    for u in compared:
+        for side, ours, true in zip((1, -1), seen[u], truth[u], strict=True):
+            keep = (lambda p: p >= lowest_bid) if side == 1 else (lambda p: p <= highest_ask)
+            assert [lv for lv in ours if keep(lv[0])] == [lv for lv in true if keep(lv[0])], u
+
     recorded = tmp_path / "rec" / f"{capture.symbol}.capture"
     again = read_binance_stream(
         recorded, 1, Quarantine(), tick_size=grid.tick_size, lot_size=grid.lot_size, market=grid.market
     )
     assert list(again) == session.events
+
+
+def test_an_error_in_the_sink_ends_the_run_with_that_error_not_a_reconnect(shared_data: Path) -> None:
+    """A consumer that fails (a full disk, a bug) must stop the feed loudly; treating it as a
+    dropped socket would reconnect forever and lose the events it had made."""
+    grid = GRIDS[3]
+    capture = load(shared_data, grid)
+
+    async def run() -> BinanceFeed:
+        exchange = LocalExchange([capture], speed=0)
+        host, port = await exchange.start()
+        spec = FeedInstrument(1, capture.symbol, grid.tick_size, grid.lot_size, grid.market)
+        feed = BinanceFeed([spec], f"ws://{host}:{port}", f"http://{host}:{port}")
+
+        def sink(events: list) -> None:
+            if any(ev.kind == EventKind.TRADE for ev in events):
+                raise OSError("no space left on device")
+
+        try:
+            with pytest.raises(OSError, match="no space left"):
+                await asyncio.wait_for(feed.run(sink, asyncio.Event()), 120)
+        finally:
+            await exchange.stop()
+        return feed
+
+    feed = asyncio.run(run())
+    assert feed.connections == 1

@@ -27,7 +27,7 @@ supersedes (futures `u < lastUpdateId`, spot `u <= lastUpdateId`) are quarantine
 applied: spot needs `U <= lastUpdateId + 1 <= u`; futures need `pu <= lastUpdateId <= u`, which
 is Binance's `U <= lastUpdateId <= u` plus a snapshot taken between two diffs of this symbol
 (futures update ids are shared by every symbol, so `pu` to `U` holds no change of this book).
-After that every futures diff needs `pu` = the previous `u`, every spot diff `U` = previous `u` + 1.
+After that every futures diff needs `pu` = the previous `u`, every spot diff `U` <= previous `u` + 1.
 A diff released from the buffer is emitted after the snapshot with the snapshot's receive time:
 it becomes usable only then, and receive times stay in order.
 
@@ -173,6 +173,11 @@ class BinanceLines:
     def needs_snapshot(self) -> bool:
         """No book: at the start, and after a gap until a snapshot comes (spec/book_sync.cflow)."""
         return self._normalizer.sync.state == sync.S_WAITING
+
+    @property
+    def synced(self) -> bool:
+        """The book is current: a snapshot was bridged and the chain has held since."""
+        return self._normalizer.sync.state == _SYNCED
 
     @property
     def update_id(self) -> int:
