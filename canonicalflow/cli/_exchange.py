@@ -10,7 +10,7 @@ import click
 
 from canonicalflow.cli._errors import fail
 from canonicalflow.errors import CanonicalFlowError
-from canonicalflow.exchange import Capture, LocalExchange
+from canonicalflow.exchange import Capture, Faults, LocalExchange
 
 __all__ = ["exchange"]
 
@@ -45,8 +45,22 @@ def exchange() -> None:
     metavar="SYMBOL=TICK,LOT",
     help="A symbol's tick and lot size for exchangeInfo (default: read off the capture's decimals).",
 )
+@click.option(
+    "--fault",
+    "faults",
+    multiple=True,
+    metavar="NAME=N",
+    help="Inject a fault: drop_every, gap_every, delay_every, disconnect_every (messages), "
+    "stale_every (snapshot requests), quiet_tail; or `chaos` for all of them at once.",
+)
 def serve(
-    captures: tuple[Path, ...], host: str, port: int, speed: float, wait_for: int, grids: tuple[str, ...]
+    captures: tuple[Path, ...],
+    host: str,
+    port: int,
+    speed: float,
+    wait_for: int,
+    grids: tuple[str, ...],
+    faults: tuple[str, ...],
 ) -> None:
     """Serve Binance CAPTURES (one per symbol, `<receive ns> <JSON>` lines, plain or gzip).
 
@@ -56,7 +70,9 @@ def serve(
     """
     try:
         loaded = [Capture.load(path) for path in captures]
-        server = LocalExchange(loaded, speed=speed, wait_for=wait_for, grids=_grids(grids))
+        server = LocalExchange(
+            loaded, speed=speed, wait_for=wait_for, grids=_grids(grids), faults=_faults(faults)
+        )
     except (CanonicalFlowError, ValueError) as error:
         fail(error)
     asyncio.run(_serve(server, host, port))
@@ -87,3 +103,17 @@ def _grids(grids: tuple[str, ...]) -> dict[str, tuple[str, str]]:
             raise click.BadParameter(f"{text!r}: expected SYMBOL=TICK,LOT such as BTCUSDT=0.1,0.001")
         parsed[symbol.upper()] = (tick, lot)
     return parsed
+
+
+def _faults(given: tuple[str, ...]) -> Faults:
+    chosen: dict[str, int] = {}
+    for text in given:
+        if text == "chaos":
+            chosen |= {k: v for k, v in vars(Faults.chaos()).items() if k != "quiet_tail"}
+            continue
+        name, _, count = text.partition("=")
+        if name not in Faults.__dataclass_fields__ or not count.isdigit():
+            names = ", ".join(Faults.__dataclass_fields__)
+            raise click.BadParameter(f"{text!r}: expected NAME=N with NAME one of {names}, or chaos")
+        chosen[name] = int(count)
+    return Faults(**chosen)

@@ -41,7 +41,18 @@ def _get(url: str) -> dict:
 def test_serve_listens_answers_and_stops_on_sigterm(shared_data: Path) -> None:
     capture = shared_data / "hftbacktest_binance" / "spot_btcusdt_20240808.gz"
     process = subprocess.Popen(
-        [CLI, "exchange", "serve", str(capture), "--port", "0", "--grid", "BTCUSDT=0.01,0.000001"],
+        [
+            CLI,
+            "exchange",
+            "serve",
+            str(capture),
+            "--port",
+            "0",
+            "--grid",
+            "BTCUSDT=0.01,0.000001",
+            "--fault",
+            "chaos",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -58,6 +69,7 @@ def test_serve_listens_answers_and_stops_on_sigterm(shared_data: Path) -> None:
         assert base, listening
         status = _get(f"{base[1]}/_local/status")
         assert status["started"] is False and status["sent"] == 0  # nobody subscribed: the replay waits
+        assert status["faults"] == dict.fromkeys(("dropped", "gaps", "delayed", "disconnects", "stale"), 0)
         depth = _get(f"{base[1]}/api/v3/depth?symbol=BTCUSDT&limit=5")
         assert depth["lastUpdateId"] == status["update_ids"]["BTCUSDT"] and len(depth["bids"]) == 5
         info = _get(f"{base[1]}/api/v3/exchangeInfo")
@@ -69,6 +81,17 @@ def test_serve_listens_answers_and_stops_on_sigterm(shared_data: Path) -> None:
         if process.poll() is None:
             process.kill()
             process.wait(timeout=BOUND_S)
+
+
+def test_serve_refuses_an_unknown_fault_naming_the_ones_it_has(shared_data: Path) -> None:
+    capture = shared_data / "hftbacktest_binance" / "spot_btcusdt_20240808.gz"
+    done = subprocess.run(
+        [CLI, "exchange", "serve", str(capture), "--fault", "flood=3"],
+        capture_output=True,
+        text=True,
+        timeout=BOUND_S,
+    )
+    assert done.returncode == 2 and "drop_every, gap_every, delay_every" in done.stderr
 
 
 def test_serve_refuses_a_file_that_is_not_a_capture_naming_it(tmp_path: Path) -> None:
