@@ -7,8 +7,8 @@ hands each to the same normalizer that reads recorded captures
 (`canonicalflow.data.normalize.BinanceLines`): the book is synchronised by the `book_sync`
 machine (spec/book_sync.cflow), Binance's published procedure, in one place for recorded and live
 data. So a slow sink never blocks the socket, and the sink sees events in exactly the order the
-lines arrived. While an instrument has no book (at the start, and after a gap) its diffs are kept
-and a snapshot is requested (again after a backoff when one fails). Every line is also written to
+lines arrived. While an instrument has no book (at the start, after a gap, and after the socket
+dropped, which gives the book up) its diffs are kept and a snapshot is requested (again after a backoff when one fails). Every line is also written to
 `record_dir/<SYMBOL>.capture`, so a live session's market data is a capture that reads back to
 exactly the events it produced.
 
@@ -28,7 +28,7 @@ from typing import IO, Any
 
 import aiohttp
 
-from canonicalflow.data.normalize import BinanceLines, Quarantine, Quarantined
+from canonicalflow.data.normalize import DISCONNECTED, BinanceLines, Quarantine, Quarantined
 from canonicalflow.events import Event
 
 __all__ = ["BinanceFeed", "FeedInstrument"]
@@ -80,7 +80,7 @@ class _Instrument:
 
 
 Sink = Callable[[list[Event]], Awaitable[None] | None]
-_Line = tuple[_Instrument, bytes, str]  # whose, the capture line, what: "depth", "stream" or "snapshot"
+_Line = tuple[_Instrument, bytes, str]  # whose, the line, what: "depth", "stream", "snapshot" or "lost"
 
 
 class BinanceFeed:
@@ -132,9 +132,9 @@ class BinanceFeed:
     async def run(self, sink: Sink, stop: asyncio.Event, until: Callable[[], bool] | None = None) -> None:
         """Stream until `stop` is set or `until()` holds after a line; hand each line's events to
         `sink`, one line after another in arrival order. A dropped, refused or silent connection
-        is opened again after a backoff (doubling from 50 ms to 5 s, reset by a frame): what was
-        missed shows as a break in the update-id chain, which the book-sync machine turns into a
-        FEED_GAP and a new snapshot. An error in `sink` ends the run with that error."""
+        is opened again after a backoff (doubling from 50 ms to 5 s, reset by a frame); each book
+        is given up when its socket drops (a FEED_GAP, recorded as a `DISCONNECTED` line) and
+        rebuilt from a new snapshot. An error in `sink` ends the run with that error."""
         lines: asyncio.Queue[_Line] = asyncio.Queue()
         async with aiohttp.ClientSession(timeout=_REST_TIMEOUT) as http:
             reader = asyncio.ensure_future(self._read(http, lines))
@@ -164,8 +164,10 @@ class BinanceFeed:
         url = f"{self.ws_url}/stream?streams={'/'.join(self._by_stream)}"
         backoff = _BACKOFF_S[0]
         while True:
+            opened = False
             try:
                 async with http.ws_connect(url, heartbeat=_HEARTBEAT_S) as ws:
+                    opened = True
                     self.connections += 1
                     async for msg in ws:
                         if msg.type != aiohttp.WSMsgType.TEXT:
@@ -176,6 +178,10 @@ class BinanceFeed:
                         self._route(ts, msg.data, lines)
             except (TimeoutError, aiohttp.ClientError, OSError):
                 pass  # refused, reset or silent: the same as a close
+            if opened:  # every book is given up: a FEED_GAP now, a new snapshot after the reconnect
+                lost = b"%d %s" % (time.time_ns(), DISCONNECTED)
+                for state in self._by_symbol.values():
+                    lines.put_nowait((state, lost, "lost"))
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, _BACKOFF_S[1])
 
@@ -202,7 +208,7 @@ class BinanceFeed:
     ) -> None:
         while True:
             state, line, what = await lines.get()
-            self.frames += what != "snapshot"
+            self.frames += what in ("depth", "stream")
             if what == "snapshot":
                 state.snapshot_pending = False  # taken: the book may ask again if it breaks
             events = state.feed(line)

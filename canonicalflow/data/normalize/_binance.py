@@ -13,6 +13,7 @@ lot size is quarantined, since rounding it would invent a price or a size.
 | `bookTicker` | BBO (bid_price, bid_qty, ask_price, ask_qty) | `u` |
 | `trade` | TRADE, side = the aggressor: -1 when the buyer is the maker (`m` true), else +1 | trade id `t` (also `trade_id`) |
 | a break in the diffs' update-id chain | FEED_GAP: `sequence` .. `gap_to` = the first .. last missing update id | |
+| `{"canonicalflow": "disconnected"}`, written by the live feed when its socket dropped | FEED_GAP from the next update id, `gap_to` 0 (how much is missing is not known); the book waits for a new snapshot | |
 
 Times: `ts_receive` is the capture's receive time. `ts_exchange` is the message's event time `E`
 (a trade's `T`), ms -> ns. Spot `bookTicker` and the spot snapshot carry no event time: they get
@@ -69,6 +70,7 @@ from canonicalflow.events import EVENT_SCHEMA, Event, EventKind, Flag
 
 __all__ = [
     "AFTER_GAP",
+    "DISCONNECTED",
     "MARKETS",
     "NO_SNAPSHOT",
     "SUPERSEDED",
@@ -89,7 +91,8 @@ _LEVEL_SET, _BBO, _TRADE = int(EventKind.LEVEL_SET), int(EventKind.BBO), int(Eve
 _BOOK_CLEAR, _SNAP_BEGIN = int(EventKind.BOOK_CLEAR), int(EventKind.SNAPSHOT_BEGIN)
 _SNAP_END, _FEED_GAP = int(EventKind.SNAPSHOT_END), int(EventKind.FEED_GAP)
 _JSON = json.JSONDecoder()
-_SNAPSHOT, _DIFF, _SYNCED = sync.E_SNAPSHOT, sync.E_DIFF, sync.S_SYNCED
+_SNAPSHOT, _DIFF, _LOST, _SYNCED = sync.E_SNAPSHOT, sync.E_DIFF, sync.E_LOST, sync.S_SYNCED
+DISCONNECTED = b'{"canonicalflow":"disconnected"}'  # a capture line's JSON: the live socket dropped here
 
 
 # ------------------------------------------------------------------ exact decimal conversion
@@ -453,6 +456,8 @@ class _Normalizer:
             self._quarantine(diff.row, "u", AFTER_GAP if diff.after_gap else NO_SNAPSHOT, diff.raw)
 
     def _message(self, row: int, raw: bytes, ts_receive: int, message: dict[str, Any]) -> None:
+        if message.get("canonicalflow") == "disconnected":
+            return self._lost(ts_receive)
         if "lastUpdateId" in message:
             return self._snapshot(ts_receive, message)
         kind = message.get("e")
@@ -557,6 +562,14 @@ class _Normalizer:
         waiting, self.pending = self.pending, deque()
         for diff in waiting:  # usable from now on: the snapshot's receive time
             self._offer(diff, max(diff.ts_receive, ts_receive))
+
+    def _lost(self, ts_receive: int) -> None:
+        """The stream dropped: a book in hand is given up (FEED_GAP) and rebuilt from a snapshot."""
+        after = sync.step(self.sync, _LOST)
+        if isinstance(after, sync.State) and after is not self.sync:
+            self.out.add(_FEED_GAP, self.exchange_time, ts_receive, 0, after.gap_from, gap_to=after.gap_to)
+        if isinstance(after, sync.State):
+            self.sync = after
 
     def _diff(self, row: int, raw: bytes, ts_receive: int, m: dict[str, Any]) -> None:
         if self.spot is None:

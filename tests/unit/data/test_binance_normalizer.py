@@ -13,6 +13,7 @@ from canonicalflow.book import ASK, BID, L2Book, apply_l2
 from canonicalflow.data.normalize import Quarantine
 from canonicalflow.data.normalize._binance import (
     AFTER_GAP,
+    DISCONNECTED,
     NO_SNAPSHOT,
     SUPERSEDED,
     read_binance_batches,
@@ -202,6 +203,33 @@ def test_a_futures_chain_break_is_a_gap_until_the_next_snapshot(tmp_path: Path) 
         "LEVEL_SET",  # 36..40
     ]
     assert [ev.sequence for ev in events[-2:]] == [35, 40]
+
+
+def test_a_dropped_socket_gives_the_book_up_until_a_new_snapshot(tmp_path: Path) -> None:
+    """The live feed writes `DISCONNECTED` where its socket dropped: even if the chain would
+    seem to go on, the book is not carried across it (FEED_GAP from the next id, extent unknown)."""
+    path = write(
+        tmp_path,
+        [
+            snapshot(1, 10, bids=[["99.0", "1"]], asks=[["101.0", "1"]]),
+            diff(2, 11, 15, 10),  # applied
+            f"3 {DISCONNECTED.decode()}",
+            diff(4, 16, 20, 15),  # continues the chain, yet kept: the book was given up
+            snapshot(5, 18, bids=[["98.0", "2"]], asks=[["102.0", "2"]]),
+            diff(6, 21, 25, 20),
+            f"7 {DISCONNECTED.decode()}",
+            f"8 {DISCONNECTED.decode()}",  # no book to lose: nothing more
+        ],
+    )
+    events, quarantine = run(path, lot="1")
+    gaps = [(ev.sequence, ev.gap_to, ev.ts_receive) for ev in events if ev.kind == EventKind.FEED_GAP]
+    assert gaps == [(16, 0, 3), (26, 0, 7)]
+    assert [ev.sequence for ev in events if ev.kind == EventKind.LEVEL_SET and not ev.flags & SNAP] == [
+        15,
+        20,
+        25,
+    ]
+    assert quarantine.rows == []
 
 
 def test_a_spot_chain_break_names_the_missing_ids_and_quarantines_to_the_end(tmp_path: Path) -> None:
