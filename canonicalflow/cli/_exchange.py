@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import signal
 from pathlib import Path
 
@@ -106,14 +107,16 @@ def _grids(grids: tuple[str, ...]) -> dict[str, tuple[str, str]]:
 
 
 def _faults(given: tuple[str, ...]) -> Faults:
+    names = [f.name for f in dataclasses.fields(Faults)]
     chosen: dict[str, int] = {}
     for text in given:
         if text == "chaos":
-            chosen |= {k: v for k, v in vars(Faults.chaos()).items() if k != "quiet_tail"}
+            chosen |= {k: v for k, v in dataclasses.asdict(Faults.chaos()).items() if k != "quiet_tail"}
             continue
         name, _, count = text.partition("=")
-        if name not in Faults.__dataclass_fields__ or not count.isdigit():
-            names = ", ".join(Faults.__dataclass_fields__)
-            raise click.BadParameter(f"{text!r}: expected NAME=N with NAME one of {names}, or chaos")
+        if name not in names or not count.isdigit():
+            raise click.BadParameter(
+                f"{text!r}: expected NAME=N with NAME one of {', '.join(names)}, or chaos"
+            )
         chosen[name] = int(count)
     return Faults(**chosen)

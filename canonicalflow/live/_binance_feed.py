@@ -36,7 +36,7 @@ __all__ = ["BinanceFeed", "FeedInstrument"]
 _REST_DEPTH = {"usdm": "/fapi/v1/depth", "coinm": "/dapi/v1/depth", "spot": "/api/v3/depth"}
 _DEPTH_SPEED = {"usdm": "0ms", "coinm": "0ms", "spot": "100ms"}
 _BACKOFF_S = (0.05, 5.0)  # first and longest wait before connecting, or asking for a snapshot, again
-_HEARTBEAT_S = 10.0  # a ping unanswered this long closes a half-open socket
+HEARTBEAT_S = 10.0  # by default a ping every 10 s; one unanswered closes a half-open socket
 _REST_TIMEOUT = aiohttp.ClientTimeout(total=10.0)
 
 
@@ -94,7 +94,10 @@ class BinanceFeed:
         *,
         record_dir: Path | None = None,
         quarantine: Quarantine | None = None,
+        heartbeat_s: float | None = HEARTBEAT_S,
     ) -> None:
+        """`heartbeat_s` None: no pings, for a server on this machine whose socket cannot go half-open."""
+        self.heartbeat_s = heartbeat_s
         self.ws_url = ws_url.rstrip("/")
         self.rest_url = rest_url.rstrip("/")
         self.quarantine = quarantine or Quarantine()
@@ -166,7 +169,7 @@ class BinanceFeed:
         while True:
             opened = False
             try:
-                async with http.ws_connect(url, heartbeat=_HEARTBEAT_S) as ws:
+                async with http.ws_connect(url, heartbeat=self.heartbeat_s) as ws:
                     opened = True
                     self.connections += 1
                     async for msg in ws:

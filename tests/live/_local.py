@@ -70,7 +70,8 @@ async def serve_and_feed(
     base = f"http://{host}:{port}"
     try:
         spec = FeedInstrument(1, capture.symbol, grid.tick_size, grid.lot_size, grid.market)
-        feed = BinanceFeed([spec], f"ws://{host}:{port}", base, record_dir=record_dir)
+        # no heartbeat: a ping answered late on a loaded machine must not read as a dropped socket
+        feed = BinanceFeed([spec], f"ws://{host}:{port}", base, record_dir=record_dir, heartbeat_s=None)
         events: list[Event] = []
         book = L2Book()
 

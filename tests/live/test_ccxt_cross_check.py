@@ -38,7 +38,8 @@ REST = {"public": "/api/v3", "fapiPublic": "/fapi/v1", "dapiPublic": "/dapi/v1"}
 def _ccxt_client(market: str, base: str) -> Any:
     name, kind, rate = CLIENTS[market]
     client = getattr(ccxtpro, name)(
-        {"options": {"watchOrderBookRate": rate, "fetchMarkets": {"types": [kind]}}}
+        # a generous timeout: ccxt's 10 s default is a clock a loaded machine could run out
+        {"timeout": 300_000, "options": {"watchOrderBookRate": rate, "fetchMarkets": {"types": [kind]}}}
     )
     for key, prefix in REST.items():
         client.urls["api"][key] = base + prefix

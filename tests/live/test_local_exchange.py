@@ -147,7 +147,7 @@ def test_an_error_in_the_sink_ends_the_run_with_that_error_not_a_reconnect(share
         exchange = LocalExchange([capture], speed=0)
         host, port = await exchange.start()
         spec = FeedInstrument(1, capture.symbol, grid.tick_size, grid.lot_size, grid.market)
-        feed = BinanceFeed([spec], f"ws://{host}:{port}", f"http://{host}:{port}")
+        feed = BinanceFeed([spec], f"ws://{host}:{port}", f"http://{host}:{port}", heartbeat_s=None)
 
         def sink(events: list) -> None:
             if any(ev.kind == EventKind.TRADE for ev in events):

@@ -566,10 +566,10 @@ class _Normalizer:
     def _lost(self, ts_receive: int) -> None:
         """The stream dropped: a book in hand is given up (FEED_GAP) and rebuilt from a snapshot."""
         after = sync.step(self.sync, _LOST)
-        if isinstance(after, sync.State) and after is not self.sync:
+        assert isinstance(after, sync.State)  # `lost` has a row in every state and refuses nothing
+        if after is not self.sync:  # without a book (Waiting) there is nothing to give up
             self.out.add(_FEED_GAP, self.exchange_time, ts_receive, 0, after.gap_from, gap_to=after.gap_to)
-        if isinstance(after, sync.State):
-            self.sync = after
+        self.sync = after
 
     def _diff(self, row: int, raw: bytes, ts_receive: int, m: dict[str, Any]) -> None:
         if self.spot is None:
