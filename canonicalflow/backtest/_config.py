@@ -11,7 +11,7 @@ import hashlib
 import json
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -22,7 +22,20 @@ from canonicalflow.risk import RiskConfig
 from canonicalflow.strategy import Cadence
 from canonicalflow.venue import VenueConfig
 
-__all__ = ["BacktestConfig", "DataConfig", "GeneratorConfig", "RunOptions", "StrategyConfig", "load_config"]
+__all__ = [
+    "BacktestConfig",
+    "DataConfig",
+    "GeneratorConfig",
+    "RunOptions",
+    "SessionConfig",
+    "StrategyConfig",
+    "load_config",
+    "read_config_file",
+    "validated",
+]
+
+
+_Model = TypeVar("_Model", bound=BaseModel)
 
 
 class _Strict(BaseModel):
@@ -40,13 +53,18 @@ class GeneratorConfig(_Strict):
 
 
 class DataConfig(_Strict):
-    """Where the market events come from: datasets of a canonical store, or the generator."""
+    """Where the market events come from: datasets of a canonical store, the generator, or a run's
+    journal (a live session's market data and operator controls, as it received them)."""
 
     store: Path | None = Field(default=None, description="a canonical store's root (relative: to the file)")
     datasets: tuple[str, ...] = Field(
         default=(), description="dataset ids in the store, e.g. nasdaq/AMZN/2012-06-21"
     )
     generator: GeneratorConfig | None = None
+    journal: Path | None = Field(
+        default=None,
+        description="a run's journal directory: its inputs are the stream (relative: to the file)",
+    )
     max_events: int = Field(default=0, ge=0, description="stop after this many market events (0: all)")
     max_feed_latency_ns: int = Field(default=10_000_000_000, gt=0)
     feed_latency_ns: int | None = Field(
@@ -57,8 +75,8 @@ class DataConfig(_Strict):
 
     @model_validator(mode="after")
     def _one_source(self) -> DataConfig:
-        if (self.generator is None) == (self.store is None):
-            raise ValueError("name either a store with its datasets, or a generator")
+        if sum(source is not None for source in (self.generator, self.store, self.journal)) != 1:
+            raise ValueError("name one source: a store with its datasets, a generator, or a journal")
         if self.store is not None and not self.datasets:
             raise ValueError("a store needs at least one dataset")
         return self
@@ -90,9 +108,11 @@ class RunOptions(_Strict):
     )
 
 
-class BacktestConfig(_Strict):
+class SessionConfig(_Strict):
+    """What a run is, whatever feeds it: its instruments, venue models, risk, strategy and run
+    options. A backtest adds where its market data comes from; a live session, its feed."""
+
     name: str = Field(min_length=1)
-    data: DataConfig
     instruments: tuple[Instrument, ...] = Field(
         default=(),
         description="with a store: optional overrides by id (multiplier, currency); required otherwise",
@@ -101,6 +121,19 @@ class BacktestConfig(_Strict):
     risk: RiskConfig = RiskConfig()
     strategy: StrategyConfig
     run: RunOptions = RunOptions()
+
+    def canonical_json(self) -> str:
+        """The configuration as canonical JSON: sorted keys, no whitespace."""
+        raw = self.model_dump(mode="json", by_alias=True)
+        return json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+    @property
+    def fingerprint(self) -> str:
+        return hashlib.sha256(self.canonical_json().encode()).hexdigest()
+
+
+class BacktestConfig(SessionConfig):
+    data: DataConfig
 
     @model_validator(mode="before")
     @classmethod
@@ -127,11 +160,9 @@ class BacktestConfig(_Strict):
         sits is not what the run is (the datasets' ids are in)."""
         raw = self.model_dump(mode="json", by_alias=True)
         raw["data"].pop("store", None)
+        if raw["data"].get("journal") is None:
+            raw["data"].pop("journal", None)  # a config from before journals were a source: unchanged
         return json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-
-    @property
-    def fingerprint(self) -> str:
-        return hashlib.sha256(self.canonical_json().encode()).hexdigest()
 
 
 def load_config(source: Path | str | dict[str, Any] | BacktestConfig) -> BacktestConfig:
@@ -140,7 +171,12 @@ def load_config(source: Path | str | dict[str, Any] | BacktestConfig) -> Backtes
         return source
     if isinstance(source, dict):
         return _validate(source, "config")
-    path = Path(source)
+    return _validate(read_config_file(Path(source)), str(source))
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """A run's TOML file as a dict, with the paths inside it (a store, a journal, a latency file)
+    resolved from the file's directory, so the run works from anywhere."""
     try:
         raw = tomllib.loads(path.read_text())
     except FileNotFoundError:
@@ -148,19 +184,25 @@ def load_config(source: Path | str | dict[str, Any] | BacktestConfig) -> Backtes
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML: {error}") from None
     data = raw.get("data")
-    if isinstance(data, dict) and isinstance(data.get("store"), str):
-        data["store"] = str((path.parent / data["store"]).resolve())
+    for key in ("store", "journal"):
+        if isinstance(data, dict) and isinstance(data.get(key), str):
+            data[key] = str((path.parent / data[key]).resolve())
     latency = raw.get("venue", {}).get("latency") if isinstance(raw.get("venue"), dict) else None
     if isinstance(latency, dict) and isinstance(latency.get("file"), str):
         latency["file"] = str((path.parent / latency["file"]).resolve())
-    return _validate(raw, str(path))
+    return raw
 
 
 def _validate(raw: dict[str, Any], where: str) -> BacktestConfig:
+    return validated(BacktestConfig, raw, where, "backtest")
+
+
+def validated(model: type[_Model], raw: dict[str, Any], where: str, what: str) -> _Model:
+    """`raw` as a `model`, or a ConfigError naming `where` and every field that is wrong."""
     try:
-        return BacktestConfig.model_validate(raw)
+        return model.model_validate(raw)
     except ValidationError as error:
         lines = [
             f"  {'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}" for e in error.errors()
         ]
-        raise ConfigError(f"{where}: invalid backtest configuration\n" + "\n".join(lines)) from None
+        raise ConfigError(f"{where}: invalid {what} configuration\n" + "\n".join(lines)) from None

@@ -33,6 +33,7 @@ __all__ = ["MarketBatches", "OurLane", "Simulation", "simulate"]
 _NEVER = 1 << 127
 _VENUE_FOLDS = (int(EventKind.LEVEL_SET), int(EventKind.TRADE), int(EventKind.BBO))
 _BAD_RECEIVE_TS = int(Flag.BAD_RECEIVE_TS)
+_SESSION_STOP = int(EventKind.SESSION_STOP)
 _LEVEL_COLUMNS = ("kind", "instrument", "side", "price", "qty", "flags")
 # Rows the lane takes at once: few after we acted (we may act again soon), doubling while we idle.
 _FIRST_CHUNK, _LAST_CHUNK = 256, 65_536
@@ -133,54 +134,94 @@ class Simulation:
         self._read = 0
         self._received = -_NEVER  # the latest receive time read: bounds every unread venue time
         self._venue_clock = -_NEVER  # the venue time of the last market event the venue applied
+        self._clock = venue.config.market_clock
+        self.fed = 0  # our inputs fed to the sequencer
+        self.stopped = False  # a SESSION_STOP was fed
 
     def run(self, progress: Callable[[int], None] = lambda done: None) -> None:
-        """Until every stream is empty; `progress` hears how many market events we have seen."""
-        ours, theirs, venue, sequencer = self._ours, self._theirs, self.venue, self.sequencer
-        fed = 0
-        while True:
+        """Until every stream is empty, or a SESSION_STOP was fed; `progress` hears how many market
+        events we have seen."""
+        ours, sequencer = self._ours, self.sequencer
+        while not self.stopped:
             if self._lane is not None and self._idle():
                 due = sequencer.next_due()  # only the timer can be due while we idle
                 if not ours and self._unread is not None and not self._rest:
-                    taken = self._run_lane(progress, fed, due)
-                    fed += taken
+                    taken = self._run_lane(progress, self.fed, due)
+                    self.fed += taken
                     if taken or due is None:
                         continue  # else the timer falls due first: the wake-up goes as below
                 elif ours and (due is None or due > ours[0].ts_receive):
-                    sequencer.feed(ours.popleft())  # nothing of ours at the venue: no need to look ahead
-                    fed += 1
-                    self._rest = max(0, self._rest - 1)
+                    self._feed_ours()  # nothing of ours at the venue: no need to look ahead
                     continue
-            t_ours = ours[0].ts_receive if ours else _NEVER
-            t_report = venue.next_report_ts()
-            t_report = _NEVER if t_report is None else t_report
-            t_theirs = theirs[0][0] if theirs else _NEVER
-            t_work = venue.next_venue_ts()
-            t_work = _NEVER if t_work is None else t_work
-            t_due = sequencer.next_due()
-            t_due = _NEVER if t_due is None else t_due
-            earliest = min(t_due, t_ours, t_report, t_theirs, t_work)
+            times = self._times()
+            earliest = min(times)
             if self._unread is not None and (not ours or self._received - self._latency <= earliest):
                 self._read_one()  # an unread event might still come first: look further ahead
                 continue
-            if min(t_ours, t_report, t_theirs, t_work) == _NEVER:
+            if min(times[1:]) == _NEVER:
                 return  # nothing left but timers: the run is over
-            if t_due == earliest:
-                sequencer.advance_to(t_due)  # a wake-up (timer, rate-limit token) at its own time
-            elif t_ours == earliest:
-                sequencer.feed(ours.popleft())
-                fed += 1
-                self._rest = max(0, self._rest - 1)
-                if fed % 65_536 == 0:
-                    progress(fed)
-            elif t_report == earliest:
-                sequencer.feed(venue.pop_report())
-            elif t_theirs == earliest:
-                self._venue_clock = t_theirs
-                venue.on_market(heapq.heappop(theirs)[2])
-            else:
-                self._venue_clock = t_work
-                venue.act()
+            if self._take(times) and self.fed % 65_536 == 0:
+                progress(self.fed)
+
+    def push(self, ev: Event) -> None:
+        """An input read from outside (a live feed), in receive-time order: it waits for `advance`.
+        Twin: `_read_one` (the same, for the stream this simulation reads itself)."""
+        self._arrive(ev)
+
+    def advance(self, horizon: int) -> None:
+        """Take every step due at or before `horizon`, in the order `run` takes them, for a runtime
+        that pushes its inputs and knows none can still come at or before `horizon` (a live node:
+        its wall clock). Stops after a SESSION_STOP."""
+        while not self.stopped:
+            times = self._times()
+            if min(times) > horizon:
+                return
+            self._take(times)
+
+    def next_step(self) -> int | None:
+        """When the earliest step among what has arrived falls due, or None: a live runtime's timer."""
+        earliest = min(self._times())
+        return None if earliest == _NEVER else earliest
+
+    def _times(self) -> tuple[int, int, int, int, int]:
+        """When each stream's next step falls: our wake-ups, our inputs, reports, the venue's market
+        data, the venue's work (at equal times, taken in this order)."""
+        venue, due = self.venue, self.sequencer.next_due()
+        report, work = venue.next_report_ts(), venue.next_venue_ts()
+        return (
+            _NEVER if due is None else due,
+            self._ours[0].ts_receive if self._ours else _NEVER,
+            _NEVER if report is None else report,
+            self._theirs[0][0] if self._theirs else _NEVER,
+            _NEVER if work is None else work,
+        )
+
+    def _take(self, times: tuple[int, int, int, int, int]) -> bool:
+        """Take the earliest step; True when it fed one of our inputs."""
+        t_due, t_ours, t_report, t_theirs, t_work = times
+        earliest = min(times)
+        if t_due == earliest:
+            self.sequencer.advance_to(t_due)  # a wake-up (timer, rate-limit token) at its own time
+        elif t_ours == earliest:
+            self._feed_ours()
+            return True
+        elif t_report == earliest:
+            self.sequencer.feed(self.venue.pop_report())
+        elif t_theirs == earliest:
+            self._venue_clock = t_theirs
+            self.venue.on_market(heapq.heappop(self._theirs)[2])
+        else:
+            self._venue_clock = t_work
+            self.venue.act()
+        return False
+
+    def _feed_ours(self) -> None:
+        ev = self._ours.popleft()
+        self.sequencer.feed(ev)
+        self.fed += 1
+        self._rest = max(0, self._rest - 1)
+        if ev.kind == _SESSION_STOP:
+            self.stopped = True  # the session is over: nothing after it happens
 
     # ------------------------------------------------------------ the columnar lane
     def _idle(self) -> bool:
@@ -202,7 +243,7 @@ class Simulation:
         taken_total = 0
         while (batch := self._unread.rest(self._chunk)) is not None:
             at_venue = venue_times(
-                batch.column("ts_exchange").to_numpy(), batch.column("ts_receive").to_numpy()
+                batch.column("ts_exchange").to_numpy(), batch.column("ts_receive").to_numpy(), self._clock
             )
             late = np.flatnonzero(at_venue < self._venue_clock)
             if len(late):
@@ -281,7 +322,7 @@ class Simulation:
         """Back to one event at a time: the rows the venue has not folded go into the reorder buffer."""
         for ev in _events_in(self._pending):
             self._read += 1
-            heapq.heappush(self._theirs, (venue_time(ev), self._read, ev))
+            heapq.heappush(self._theirs, (venue_time(ev, self._clock), self._read, ev))
         self._pending = self._pending.slice(0, 0)
         self._pending_times = self._pending_times[:0]
 
@@ -298,7 +339,11 @@ class Simulation:
         if ev is None:
             self._unread = None
             return
-        at_venue = venue_time(ev)
+        self._arrive(ev)
+
+    def _arrive(self, ev: Event) -> None:
+        """An event read: ours at its receive time, the venue's at its venue time."""
+        at_venue = venue_time(ev, self._clock)
         if at_venue < self._venue_clock:
             self._too_late(ev._asdict(), at_venue)
         self._read += 1

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from canonicalflow.backtest._config import BacktestConfig
+from canonicalflow.backtest._config import SessionConfig
 from canonicalflow.backtest._report import render_report
 from canonicalflow.backtest._session import Session
 from canonicalflow.backtest._summary import read_summary, summarize, write_summary
@@ -59,8 +60,15 @@ class BacktestResult:
 
 
 def write_outputs(
-    run_dir: Path, config: BacktestConfig, session: Session, elapsed: float, report: bool
+    run_dir: Path,
+    config: SessionConfig,
+    session: Session,
+    elapsed: float,
+    report: bool,
+    extra: Mapping[str, Any] | None = None,
 ) -> BacktestResult:
+    """The tables, summary.json (with `extra` added: what a live session says about itself) and
+    the report."""
     recorder, core = session.recorder, session.core
     tables = {
         "orders": _orders_table(session),
@@ -85,6 +93,7 @@ def write_outputs(
     summary = summarize(tables, meta)
     summary["decisions"] = session.driver.decisions
     summary["risk_denials"] = {r.name: n for r, n in sorted(session.risk.decided.items()) if r}
+    summary.update(extra or {})
     write_summary(run_dir / "summary.json", summary)
     if report:
         render_report(run_dir)

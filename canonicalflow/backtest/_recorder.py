@@ -44,6 +44,7 @@ class Recorder:
         self._sample_ns = sample_ns
         self._next_sample = 0
         self._journal, self._digests = journal, digests
+        self._journal_after = 0  # events at or before this position are in the journal already
         self._pending: list[Event] = []  # recorded one by one, not yet in `_batches`
         self._batches: list[pa.RecordBatch] = []  # for the journal's next frame, in stream order
         self._batched = 0  # rows in `_batches`
@@ -64,7 +65,7 @@ class Recorder:
         self.recorded += 1
         if ev.kind < 20:
             self.market_events += 1
-        if self._journal is not None:
+        if self._journal is not None and ev.position > self._journal_after:
             self._pending.append(ev)
             if len(self._pending) + self._batched >= _JOURNAL_BATCH:
                 self.flush()
@@ -102,6 +103,11 @@ class Recorder:
                     current = sealed[closed][1]
                     closed += 1
                 self._digests(position, current)
+
+    def attach(self, journal: JournalWriter, after: int = 0) -> None:
+        """Journal every event recorded from now on whose position is after `after`: a live node
+        restarted on its journal records the journal's events again, and appends only what is new."""
+        self._journal, self._journal_after = journal, after
 
     @property
     def next_sample(self) -> int:

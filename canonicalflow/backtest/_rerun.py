@@ -16,21 +16,12 @@ from canonicalflow.backtest._config import load_config
 from canonicalflow.backtest._runner import BACKTEST_FILE
 from canonicalflow.backtest._session import Session
 from canonicalflow.errors import ConfigError
-from canonicalflow.events import Event, EventKind
+from canonicalflow.events import Event
 from canonicalflow.journal import JournalReader
+from canonicalflow.runtime import SEQUENCER_KINDS
 from canonicalflow.runtime import load_config as load_core_config
 
 __all__ = ["rerun_decisions"]
-
-_MADE_HERE = frozenset(
-    (
-        EventKind.RISK_DECISION,
-        EventKind.DISPATCH,
-        EventKind.RATE_LIMIT_CONSUMED,
-        EventKind.WAKEUP,
-        EventKind.CHECKPOINT,
-    )
-)
 
 
 def rerun_decisions(run_dir: Path) -> tuple[int, tuple[Event, Event | None] | None]:
@@ -63,7 +54,7 @@ def rerun_decisions(run_dir: Path) -> tuple[int, tuple[Event, Event | None] | No
 
         for ev in JournalReader(journal).events():
             last = max(last, ev.ts_receive)
-            if ev.kind in _MADE_HERE:
+            if ev.kind in SEQUENCER_KINDS:
                 continue
             session.sequencer.feed(ev)
             if (difference := settle()) is not None:

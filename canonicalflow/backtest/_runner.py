@@ -28,7 +28,7 @@ from canonicalflow.journal import JournalWriter
 from canonicalflow.runtime import CONFIG_FILE
 from canonicalflow.venue import SimulatedVenue
 
-__all__ = ["BACKTEST_FILE", "run"]
+__all__ = ["BACKTEST_FILE", "prepare_run_dir", "run"]
 
 BACKTEST_FILE = "backtest.json"  # the validated configuration, canonical, beside the outputs
 
@@ -52,7 +52,7 @@ def run(
     instruments, market, total = market_of(config)  # every check that can fail before anything is replaced
     core_config = core_config_of(config, instruments)
     build_strategy(config)
-    _prepare(run_dir, force)
+    prepare_run_dir(run_dir, force)
     journal_dir = run_dir / "journal"
     journal_dir.mkdir(parents=True)
     (journal_dir / CONFIG_FILE).write_text(core_config.model_dump_json(indent=2) + "\n")
@@ -77,7 +77,7 @@ def run(
         show = sys.stderr.isatty() if progress is None else progress
         try:
             with tqdm(total=total, unit="ev", unit_scale=True, disable=not show, desc=config.name) as bar:
-                window = reorder_window(config) if batches is not None else config.data.max_feed_latency_ns
+                window = reorder_window(config)
                 simulation = Simulation(stream, session.sequencer, venue, window, session.lane)
                 simulation.run(lambda done: bar.update(done - bar.n))
                 bar.update(total - bar.n)
@@ -87,7 +87,7 @@ def run(
     return write_outputs(run_dir, config, session, elapsed, report)
 
 
-def _prepare(run_dir: Path, force: bool) -> None:
+def prepare_run_dir(run_dir: Path, force: bool) -> None:
     """An empty run directory; `force` replaces an earlier run, never a directory that is not one."""
     if run_dir.exists() and any(run_dir.iterdir()):
         if not (run_dir / BACKTEST_FILE).exists():

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from canonicalflow.backtest._config import BacktestConfig
+from canonicalflow.backtest._config import SessionConfig
 from canonicalflow.backtest._lane import MarketLane
 from canonicalflow.backtest._order_log import OrderLog
 from canonicalflow.backtest._recorder import Recorder
@@ -28,7 +28,7 @@ def _no_files(core: Core) -> None:
     """No journal directory: checkpoints mark the stream, nothing is written."""
 
 
-def core_config_of(config: BacktestConfig, instruments: tuple[Instrument, ...]) -> CoreConfig:
+def core_config_of(config: SessionConfig, instruments: tuple[Instrument, ...]) -> CoreConfig:
     """The Core's Configuration for this backtest: instruments, rate limits, timer, book rules."""
     limits: tuple[RateLimit, ...] = ()
     if (per_second := config.risk.max_orders_per_second) is not None:
@@ -44,7 +44,7 @@ def core_config_of(config: BacktestConfig, instruments: tuple[Instrument, ...]) 
     )
 
 
-def build_strategy(config: BacktestConfig) -> Strategy[Any]:
+def build_strategy(config: SessionConfig) -> Strategy[Any]:
     target = config.strategy.class_
     module_name, _, class_name = target.partition(":")
     try:
@@ -67,7 +67,7 @@ class Session:
 
     def __init__(
         self,
-        config: BacktestConfig,
+        config: SessionConfig,
         core_config: CoreConfig,
         send: RequestSink,
         journal: JournalWriter | None = None,

@@ -17,13 +17,17 @@ from canonicalflow.backtest._loop import MarketBatches
 from canonicalflow.config import Instrument
 from canonicalflow.data import Store, feed, feed_batches
 from canonicalflow.errors import DataError
-from canonicalflow.events import EVENT_SCHEMA, Event
+from canonicalflow.events import EVENT_SCHEMA, Category, Event, EventKind, category_of
+from canonicalflow.journal import JournalReader
 from canonicalflow.orderflow import zero_intelligence
+from canonicalflow.runtime import SEQUENCER_KINDS
+from canonicalflow.runtime import load_config as load_core_config
 from canonicalflow.venue import venue_times
 
-__all__ = ["market_batches_of", "market_of", "reorder_window"]
+__all__ = ["journal_inputs", "market_batches_of", "market_of", "reorder_window"]
 
 _BATCH_ROWS = 65_536
+_SESSION_START = int(EventKind.SESSION_START)
 
 
 def market_of(config: BacktestConfig) -> tuple[tuple[Instrument, ...], Iterator[Event], int]:
@@ -38,8 +42,14 @@ def market_of(config: BacktestConfig) -> tuple[tuple[Instrument, ...], Iterator[
         events: Iterator[Event] = zero_intelligence(gen.params, gen.seed, gen.events, gen.instrument)
         instruments: tuple[Instrument, ...] = (instrument,)
         total = gen.events
+    elif data.journal is not None:
+        recorded = {i.id: i for i in load_core_config(data.journal).instruments}
+        instruments = tuple(_override(recorded[i], overrides.get(i)) for i in sorted(recorded))
+        _no_unknown(overrides, recorded, f"the journal {data.journal}")
+        events = journal_inputs(data.journal)
+        total = JournalReader(data.journal).num_events  # at most: the journal holds decisions too
     else:
-        assert data.store is not None  # DataConfig: a generator or a store
+        assert data.store is not None  # DataConfig: a generator, a journal or a store
         store = Store(data.store)
         found: dict[int, Instrument] = {}
         paths, total = [], 0
@@ -60,11 +70,7 @@ def market_of(config: BacktestConfig) -> tuple[tuple[Instrument, ...], Iterator[
             paths.append(store.data_file(dataset))
             total += manifest.rows
         instruments = tuple(_override(found[i], overrides.get(i)) for i in sorted(found))
-        unknown = sorted(set(overrides) - set(found))
-        if unknown:
-            raise DataError(
-                f"instruments: id {unknown[0]} is in none of the datasets {', '.join(data.datasets)}"
-            )
+        _no_unknown(overrides, found, f"none of the datasets {', '.join(data.datasets)}")
         events = feed(paths)
     if data.feed_latency_ns is not None:
         events = _received_after(events, data.feed_latency_ns)
@@ -72,6 +78,25 @@ def market_of(config: BacktestConfig) -> tuple[tuple[Instrument, ...], Iterator[
         events = itertools.islice(events, data.max_events)
         total = min(total, data.max_events)
     return instruments, events, total
+
+
+def journal_inputs(journal: Path) -> Iterator[Event]:
+    """What came into a run from outside, in its order: market data, feed gaps, operator controls
+    and the session's stop. Left out is what a run makes itself: the session's opening, the
+    sequencer's decisions, the venue's reports (a backtest over it makes them again)."""
+    events = JournalReader(journal).events()
+    for ev in events:
+        if ev.kind == _SESSION_START:
+            break  # the opening: a backtest opens its own session at the first input
+    for ev in events:
+        if ev.kind not in SEQUENCER_KINDS and category_of(EventKind(ev.kind)) != Category.EXECUTION:
+            yield ev._replace(position=0)
+
+
+def _no_unknown(overrides: dict[int, Instrument], found: dict[int, Instrument], where: str) -> None:
+    unknown = sorted(set(overrides) - set(found))
+    if unknown:
+        raise DataError(f"instruments: id {unknown[0]} is in {where}")
 
 
 def market_batches_of(config: BacktestConfig) -> MarketBatches | None:
@@ -98,6 +123,8 @@ def reorder_window(config: BacktestConfig) -> int:
     """
     data = config.data
     bound = data.max_feed_latency_ns
+    if config.venue.market_clock == "receive":
+        return 0  # the venue acts on market data when we receive it: nothing comes late
     if data.store is None or (len(data.datasets) > 1 and data.feed_latency_ns is not None):
         return bound
     store = Store(data.store)

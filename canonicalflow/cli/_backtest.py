@@ -8,12 +8,13 @@ import click
 
 from canonicalflow.backtest import DEMO_CONFIG, BacktestResult, render_report, run
 from canonicalflow.cli._errors import fail
+from canonicalflow.cli._options import config_argument, force_option, out_option
 from canonicalflow.errors import CanonicalFlowError
 
-__all__ = ["backtest", "demo", "report"]
+__all__ = ["backtest", "demo", "print_summary", "report"]
 
 
-def _print_summary(result: BacktestResult) -> None:
+def print_summary(result: BacktestResult) -> None:
     s = result.summary
 
     def number(value: object, spec: str) -> str:
@@ -39,14 +40,9 @@ def _print_summary(result: BacktestResult) -> None:
 
 
 @click.command()
-@click.argument("config", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="The run directory (default: runs/NAME).",
-)
-@click.option("--force", is_flag=True, help="Replace the run directory if it is not empty.")
+@config_argument
+@out_option
+@force_option
 @click.option("--progress/--no-progress", default=None, help="Show a progress bar (default: on a terminal).")
 def backtest(config: Path, out: Path | None, force: bool, progress: bool | None) -> None:
     """Run the backtest CONFIG (a TOML file) and write its run directory.
@@ -59,7 +55,7 @@ def backtest(config: Path, out: Path | None, force: bool, progress: bool | None)
         result = run(config, out, force=force, progress=progress)
     except CanonicalFlowError as error:
         fail(error)
-    _print_summary(result)
+    print_summary(result)
 
 
 @click.command()
@@ -93,4 +89,4 @@ def demo(out: Path, progress: bool | None) -> None:
         result = run(DEMO_CONFIG, out, force=True, progress=progress)
     except CanonicalFlowError as error:
         fail(error)
-    _print_summary(result)
+    print_summary(result)

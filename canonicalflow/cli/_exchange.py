@@ -54,6 +54,11 @@ def exchange() -> None:
     help="Inject a fault: drop_every, gap_every, delay_every, disconnect_every (messages), "
     "stale_every (snapshot requests), quiet_tail; or `chaos` for all of them at once.",
 )
+@click.option(
+    "--hold",
+    is_flag=True,
+    help="Pause the replay while no client is subscribed (a restarted client misses nothing).",
+)
 def serve(
     captures: tuple[Path, ...],
     host: str,
@@ -62,6 +67,7 @@ def serve(
     wait_for: int,
     grids: tuple[str, ...],
     faults: tuple[str, ...],
+    hold: bool,
 ) -> None:
     """Serve Binance CAPTURES (one per symbol, `<receive ns> <JSON>` lines, plain or gzip).
 
@@ -72,7 +78,7 @@ def serve(
     try:
         loaded = [Capture.load(path) for path in captures]
         server = LocalExchange(
-            loaded, speed=speed, wait_for=wait_for, grids=_grids(grids), faults=_faults(faults)
+            loaded, speed=speed, wait_for=wait_for, grids=_grids(grids), faults=_faults(faults), hold=hold
         )
     except (CanonicalFlowError, ValueError) as error:
         fail(error)

@@ -8,6 +8,7 @@ from canonicalflow.cli._backtest import backtest, demo, report
 from canonicalflow.cli._data import data
 from canonicalflow.cli._exchange import exchange
 from canonicalflow.cli._journal import journal
+from canonicalflow.cli._live import ctl, live, parity
 from canonicalflow.cli._replay import replay, synth, verify_determinism
 
 _SPEC_TOOLCHAIN = frozenset(("lark", "transitions", "hypothesis", "crosshair", "ruff"))
@@ -44,6 +45,9 @@ main.add_command(spec)
 main.add_command(data)
 main.add_command(journal)
 main.add_command(exchange)
+main.add_command(live)
+main.add_command(parity)
+main.add_command(ctl)
 main.add_command(replay)
 main.add_command(verify_determinism)
 journal.add_command(synth)

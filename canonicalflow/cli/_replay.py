@@ -99,10 +99,13 @@ def replay(journal: Path, to_position: int | None, config: Path | None, checkpoi
 def verify_determinism(target: Path, config: Path | None) -> None:
     """Run TARGET in two processes with different PYTHONHASHSEED values; compare every digest.
 
-    TARGET is a journal directory (replayed) or a backtest's TOML file (the whole backtest runs
-    twice: market data, strategy, risk, venue). Prints the number of positions compared, or the
+    TARGET is a journal directory or a run directory, a backtest's or a live session's (its
+    journal is replayed), or a backtest's TOML file (the whole backtest runs twice: market data,
+    strategy, risk, venue). Prints the number of positions compared, or the
     first position where the digests differ and the State each process reached there.
     """
+    if (target / BACKTEST_FILE).exists():
+        target = target / "journal"  # a run directory, a backtest's or a live session's: its journal
     with tempfile.TemporaryDirectory() as workdir:
         try:
             if target.is_dir():

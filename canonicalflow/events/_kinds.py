@@ -12,9 +12,11 @@ __all__ = [
     "COMMON_FIELDS",
     "FIELDS",
     "Category",
+    "ControlSource",
     "EventKind",
     "Flag",
     "OrderType",
+    "StopReason",
     "TimeInForce",
     "category_of",
 ]
@@ -68,6 +70,23 @@ class EventKind(IntEnum):
     FEED_GAP = 56
     CHECKPOINT = 57
     WAKEUP = 58
+
+
+class StopReason(IntEnum):
+    """Why a session stopped: the `reason` of its SESSION_STOP."""
+
+    REQUESTED = 1  # a signal: Ctrl-C, SIGTERM
+    DURATION = 2  # the time it was given ran out
+    INPUT_OVERFLOW = 3  # more inputs waited than the bounded queue holds: stopped, never dropped
+    OPERATOR = 4  # the operator, through the control API
+    FAILED = 5  # an error ended it (the journal keeps everything up to it)
+
+
+class ControlSource(IntEnum):
+    """Who switched trading or the kill switch: the `reason` of those control events."""
+
+    SESSION = 0  # the session itself: its configuration, at the opening
+    OPERATOR = 1  # the operator, through the control API
 
 
 class Flag(IntFlag):
@@ -143,10 +162,10 @@ FIELDS: dict[EventKind, tuple[str, ...]] = {
     EventKind.DISPATCH: ("intent_id", "client_order_id", "command", *_ORDER_TERMS, "reason"),
     EventKind.RATE_LIMIT_CONSUMED: ("scope", "tokens"),
     EventKind.SESSION_START: (),
-    EventKind.SESSION_STOP: (),
-    EventKind.TRADING_ENABLED: (),
-    EventKind.TRADING_DISABLED: (),
-    EventKind.KILL_SWITCH: ("engaged",),
+    EventKind.SESSION_STOP: ("reason",),  # a StopReason
+    EventKind.TRADING_ENABLED: ("reason",),  # a ControlSource
+    EventKind.TRADING_DISABLED: ("reason",),  # a ControlSource
+    EventKind.KILL_SWITCH: ("engaged", "reason"),  # reason: a ControlSource
     EventKind.CONFIG_CHANGE: ("config_id",),
     EventKind.FEED_GAP: ("sequence", "gap_to"),
     EventKind.CHECKPOINT: ("checkpoint_id",),

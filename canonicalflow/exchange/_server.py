@@ -77,9 +77,11 @@ class LocalExchange:
         queue_limit: int = 1_000_000,
         grids: dict[str, tuple[str, str]] | None = None,
         faults: Faults | None = None,
+        hold: bool = False,
     ) -> None:
         """`grids` gives a symbol's (tick size, lot size) for exchangeInfo; else they are read off
-        the capture's decimal places, which Binance prints to a fixed precision."""
+        the capture's decimal places, which Binance prints to a fixed precision. `hold`: the
+        replay pauses while no client is subscribed (a client that restarts misses nothing)."""
         if speed < 0:
             raise ValueError(f"speed must be 0 (as fast as possible) or positive, not {speed}")
         symbols = [c.symbol for c in captures]
@@ -101,6 +103,10 @@ class LocalExchange:
         self.books = {c.symbol: DepthBook(c) for c in captures}
         self.streams = {s for c in captures for s in c.streams}
         self.sent = 0
+        self.delivered = 0  # frames written to a client's socket
+        self.hold = hold
+        self._present = asyncio.Event()  # some client is subscribed
+        self._delivery_waits: list[tuple[int, asyncio.Event]] = []
         self.dropped_clients = 0
         self.done = asyncio.Event()
         self._subscribers: set[_Subscriber] = set()
@@ -122,6 +128,14 @@ class LocalExchange:
         bound = site._server.sockets[0].getsockname()  # type: ignore[union-attr]
         self._spawn(self._replay())
         return bound[0], bound[1]
+
+    async def delivered_at_least(self, frames: int) -> None:
+        """Until `frames` frames in all have been written to clients' sockets."""
+        if self.delivered < frames:
+            reached = asyncio.Event()
+            self._delivery_waits.append((frames, reached))
+            self._delivery_waits.sort(key=lambda wait: wait[0])
+            await reached.wait()
 
     async def stop(self) -> None:
         tasks = list(self._tasks)
@@ -169,6 +183,10 @@ class LocalExchange:
         depth_count = 0
         for count, (ts, i, _, message) in enumerate(self._merged()):
             first_ts = ts if first_ts is None else first_ts
+            if self.hold and not self._subscribers:
+                paused = loop.time()
+                await self._present.wait()
+                started += loop.time() - paused  # the replay's clock stood still meanwhile
             if self.speed > 0:
                 delay = started + (ts - first_ts) / 1e9 / self.speed - loop.time()
                 if delay > 0:
@@ -306,6 +324,8 @@ class LocalExchange:
                     break
         finally:
             self._subscribers.discard(subscriber)
+            if not self._subscribers:
+                self._present.clear()
             writer.cancel()  # the client is gone: what waits for it goes with it
             await asyncio.gather(writer, return_exceptions=True)
         return ws
@@ -316,6 +336,9 @@ class LocalExchange:
                 await subscriber.ws.send_str(frame)
             except (ConnectionError, RuntimeError):  # the client went away mid-write
                 break
+            self.delivered += 1
+            while self._delivery_waits and self._delivery_waits[0][0] <= self.delivered:
+                self._delivery_waits.pop(0)[1].set()
         await subscriber.ws.close()
 
     def _subscribe(self, subscriber: _Subscriber, streams: list[str]) -> None:
@@ -324,6 +347,7 @@ class LocalExchange:
             return
         before = bool(subscriber.streams)
         subscriber.streams.update(known)
+        self._present.set()
         if not before:
             self._subscribed_once += 1
             if self._subscribed_once >= self.wait_for:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,9 +29,11 @@ from typing import IO, Any
 import aiohttp
 
 from canonicalflow.data.normalize import DISCONNECTED, BinanceLines, Quarantine, Quarantined
+from canonicalflow.errors import CanonicalFlowError
 from canonicalflow.events import Event
+from canonicalflow.live._clock import WallClock
 
-__all__ = ["BinanceFeed", "FeedInstrument"]
+__all__ = ["BinanceFeed", "FeedInstrument", "FeedOverflow"]
 
 _REST_DEPTH = {"usdm": "/fapi/v1/depth", "coinm": "/dapi/v1/depth", "spot": "/api/v3/depth"}
 _DEPTH_SPEED = {"usdm": "0ms", "coinm": "0ms", "spot": "100ms"}
@@ -80,7 +82,47 @@ class _Instrument:
 
 
 Sink = Callable[[list[Event]], Awaitable[None] | None]
-_Line = tuple[_Instrument, bytes, str]  # whose, the line, what: "depth", "stream", "snapshot" or "lost"
+_Line = tuple[int, _Instrument, bytes, str]  # stamp, whose, the line, what: depth, stream, snapshot, lost
+
+
+class FeedOverflow(CanonicalFlowError):
+    """More lines waited for the consumer than the feed may hold: the run stops, nothing is dropped."""
+
+
+class _Lines:
+    """Lines waiting for the consumer, oldest first; at most `bound` of them (0: no bound)."""
+
+    def __init__(self, bound: int) -> None:
+        self._lines: deque[_Line] = deque()
+        self._ready = asyncio.Event()
+        self._bound = bound
+        self.overflow: FeedOverflow | None = None
+
+    def __len__(self) -> int:
+        return len(self._lines)
+
+    def oldest_stamp(self) -> int | None:
+        return self._lines[0][0] if self._lines else None
+
+    def put(self, line: _Line) -> None:
+        """One more line; past the bound, the overflow is raised here and to the consumer."""
+        if self._bound and len(self._lines) >= self._bound:
+            self.overflow = FeedOverflow(
+                f"{len(self._lines):,} lines waited for the consumer, the most the feed may hold "
+                "(live.max_waiting): the consumer is too slow for this feed"
+            )
+            self._ready.set()
+            raise self.overflow
+        self._lines.append(line)
+        self._ready.set()
+
+    async def get(self) -> _Line:
+        while not self._lines or self.overflow is not None:
+            if self.overflow is not None:
+                raise self.overflow
+            self._ready.clear()
+            await self._ready.wait()
+        return self._lines.popleft()
 
 
 class BinanceFeed:
@@ -95,9 +137,16 @@ class BinanceFeed:
         record_dir: Path | None = None,
         quarantine: Quarantine | None = None,
         heartbeat_s: float | None = HEARTBEAT_S,
+        clock: Callable[[], int] | None = None,
+        max_waiting: int = 0,
     ) -> None:
-        """`heartbeat_s` None: no pings, for a server on this machine whose socket cannot go half-open."""
+        """`heartbeat_s` None: no pings, for a server on this machine whose socket cannot go
+        half-open. `clock` stamps every line (default: a `WallClock`). `max_waiting` bounds the
+        lines waiting for the consumer (0: no bound); one more ends the run with `FeedOverflow`."""
         self.heartbeat_s = heartbeat_s
+        self.clock = clock or WallClock()
+        self.max_waiting = max_waiting
+        self._lines = _Lines(max_waiting)
         self.ws_url = ws_url.rstrip("/")
         self.rest_url = rest_url.rstrip("/")
         self.quarantine = quarantine or Quarantine()
@@ -132,13 +181,31 @@ class BinanceFeed:
     def snapshots(self, symbol: str) -> int:
         return self._by_symbol[symbol].snapshots
 
+    def record(self, symbol: str, line: bytes) -> None:
+        """Write `line` to `symbol`'s capture without feeding it (what the node itself knows: it
+        was down, so the stream was interrupted)."""
+        record = self._by_symbol[symbol].record
+        if record is not None:
+            record.write(line + b"\n")
+
+    def horizon(self) -> int:
+        """A time no line yet to reach the sink can be stamped at or before: just before the oldest
+        waiting line, else now (the clock only moves forward, so every later stamp is later)."""
+        oldest = self._lines.oldest_stamp()
+        return self.clock() if oldest is None else oldest - 1
+
+    @property
+    def waiting(self) -> int:
+        """Lines received, not yet handed to the sink."""
+        return len(self._lines)
+
     async def run(self, sink: Sink, stop: asyncio.Event, until: Callable[[], bool] | None = None) -> None:
         """Stream until `stop` is set or `until()` holds after a line; hand each line's events to
         `sink`, one line after another in arrival order. A dropped, refused or silent connection
         is opened again after a backoff (doubling from 50 ms to 5 s, reset by a frame); each book
         is given up when its socket drops (a FEED_GAP, recorded as a `DISCONNECTED` line) and
         rebuilt from a new snapshot. An error in `sink` ends the run with that error."""
-        lines: asyncio.Queue[_Line] = asyncio.Queue()
+        lines = self._lines
         async with aiohttp.ClientSession(timeout=_REST_TIMEOUT) as http:
             reader = asyncio.ensure_future(self._read(http, lines))
             consumer = asyncio.ensure_future(self._consume(http, lines, sink, until))
@@ -162,7 +229,7 @@ class BinanceFeed:
             record.close()
 
     # ------------------------------------------------------------------ the socket
-    async def _read(self, http: aiohttp.ClientSession, lines: asyncio.Queue[_Line]) -> None:
+    async def _read(self, http: aiohttp.ClientSession, lines: _Lines) -> None:
         """Frames, stamped on arrival, into `lines`; connect again whenever the socket goes."""
         url = f"{self.ws_url}/stream?streams={'/'.join(self._by_stream)}"
         backoff = _BACKOFF_S[0]
@@ -175,20 +242,21 @@ class BinanceFeed:
                     async for msg in ws:
                         if msg.type != aiohttp.WSMsgType.TEXT:
                             break  # an error frame: connect again
-                        ts = time.time_ns()
+                        ts = self.clock()
                         self.received += 1
                         backoff = _BACKOFF_S[0]
                         self._route(ts, msg.data, lines)
             except (TimeoutError, aiohttp.ClientError, OSError):
                 pass  # refused, reset or silent: the same as a close
             if opened:  # every book is given up: a FEED_GAP now, a new snapshot after the reconnect
-                lost = b"%d %s" % (time.time_ns(), DISCONNECTED)
+                ts = self.clock()
+                lost = b"%d %s" % (ts, DISCONNECTED)
                 for state in self._by_symbol.values():
-                    lines.put_nowait((state, lost, "lost"))
+                    lines.put((ts, state, lost, "lost"))
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, _BACKOFF_S[1])
 
-    def _route(self, ts: int, text: str, lines: asyncio.Queue[_Line]) -> None:
+    def _route(self, ts: int, text: str, lines: _Lines) -> None:
         line = b"%d %s" % (ts, text.encode())
         try:
             stream = json.loads(text).get("stream")
@@ -196,7 +264,7 @@ class BinanceFeed:
             stream = None
         state = self._by_stream.get(stream) if isinstance(stream, str) else None
         if state is not None:
-            lines.put_nowait((state, line, "depth" if "@depth" in stream else "stream"))
+            lines.put((ts, state, line, "depth" if "@depth" in stream else "stream"))
         elif not (text.startswith('{"result"') or text.startswith('{"id"')):  # not a request's answer
             self.unrouted += 1
             self.quarantine.add(Quarantined("feed", self.received, "stream", "no stream of ours", text))
@@ -205,12 +273,12 @@ class BinanceFeed:
     async def _consume(
         self,
         http: aiohttp.ClientSession,
-        lines: asyncio.Queue[_Line],
+        lines: _Lines,
         sink: Sink,
         until: Callable[[], bool] | None,
     ) -> None:
         while True:
-            state, line, what = await lines.get()
+            _, state, line, what = await lines.get()
             self.frames += what in ("depth", "stream")
             if what == "snapshot":
                 state.snapshot_pending = False  # taken: the book may ask again if it breaks
@@ -226,13 +294,12 @@ class BinanceFeed:
                 task.add_done_callback(self._snapshot_tasks.discard)
             if until is not None and until():
                 return
-            if lines.empty():
+            if not lines:
                 for record in self._records:
                     record.flush()  # idle: what was recorded reaches the file
+            await asyncio.sleep(0)  # the socket's turn: frames that came meanwhile are stamped now
 
-    async def _snapshot(
-        self, state: _Instrument, http: aiohttp.ClientSession, lines: asyncio.Queue[_Line]
-    ) -> None:
+    async def _snapshot(self, state: _Instrument, http: aiohttp.ClientSession, lines: _Lines) -> None:
         """Ask for a depth snapshot; its answer joins the lines in arrival order. After a failure
         (refused, rate limited, timed out) wait, doubling, before the next depth frame may ask."""
         spec = state.spec
@@ -250,7 +317,8 @@ class BinanceFeed:
         if body:
             state.snapshots += 1
             state.snapshot_failures = 0
-            lines.put_nowait((state, b"%d %s" % (time.time_ns(), body.strip()), "snapshot"))
+            ts = self.clock()
+            lines.put((ts, state, b"%d %s" % (ts, body.strip()), "snapshot"))
             return  # still pending until the consumer takes it: no second request meanwhile
         state.snapshot_failures += 1
         backoff = min(_BACKOFF_S[0] * 2 ** (state.snapshot_failures - 1), _BACKOFF_S[1])

@@ -19,11 +19,19 @@ from canonicalflow.runtime._replay import (
     load_config,
     replay_journal,
 )
-from canonicalflow.runtime._sequencer import Decide, JournalSink, RequestSink, RiskCheck, Sequencer
+from canonicalflow.runtime._sequencer import (
+    SEQUENCER_KINDS,
+    Decide,
+    JournalSink,
+    RequestSink,
+    RiskCheck,
+    Sequencer,
+)
 
 __all__ = [
     "CHECKPOINT_DIR",
     "CONFIG_FILE",
+    "SEQUENCER_KINDS",
     "Decide",
     "Divergence",
     "JournalSink",

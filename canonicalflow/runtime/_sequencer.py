@@ -26,9 +26,19 @@ from typing import Protocol
 from canonicalflow.events import Command, Event, EventKind, Flag, Intent
 from canonicalflow.state import Core, StepResult
 
-__all__ = ["Decide", "JournalSink", "RequestSink", "RiskCheck", "Sequencer"]
+__all__ = ["SEQUENCER_KINDS", "Decide", "JournalSink", "RequestSink", "RiskCheck", "Sequencer"]
 
 _BAD_RECEIVE_TS = int(Flag.BAD_RECEIVE_TS)
+# What the sequencer records itself, never an input: a rerun of the inputs makes all of them again.
+SEQUENCER_KINDS = frozenset(
+    (
+        EventKind.RISK_DECISION,
+        EventKind.DISPATCH,
+        EventKind.RATE_LIMIT_CONSUMED,
+        EventKind.WAKEUP,
+        EventKind.CHECKPOINT,
+    )
+)
 
 
 class JournalSink(Protocol):

@@ -2,7 +2,7 @@
 
 Each action becomes an `Intent` with the next intent id; a NEW without a client order id gets
 the next free one (they count from 1: a strategy that names its own ids should not also leave
-them to the runner). A price that is not a whole number of ticks (one computed from a Fraction mid) is rounded away
+them to the runner). An engaged kill switch cancels every order of ours; the strategy is not asked. A price that is not a whole number of ticks (one computed from a Fraction mid) is rounded away
 from the market: a buy down, a sell up. A REPLACE keeps the side, type and time in force of the order it moves.
 """
 
@@ -23,6 +23,7 @@ __all__ = ["StrategyDriver"]
 _K = EventKind
 _LAST = int(Flag.LAST_IN_PACKET)
 _TRADE = int(EventKind.TRADE)
+_KILL_SWITCH = int(EventKind.KILL_SWITCH)
 _NEW, _REPLACE, _CANCEL = Command.NEW, Command.REPLACE, Command.CANCEL
 
 
@@ -49,6 +50,9 @@ class StrategyDriver:
                 self._started = True
                 actions.extend(self.strategy.on_start(self.view) or ())
             actions.extend(self._market(ev) or ())
+        elif ev.kind == _KILL_SWITCH and ev.engaged:
+            # the kill switch: every order of ours cancelled, decided here so a replay cancels the same
+            actions.extend(Cancel(order.client_order_id) for order in self.view.orders())
         else:
             hook = self._hook(ev)
             if hook is not None and self.strategy.wants(self.view, ev):

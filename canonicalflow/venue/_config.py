@@ -112,6 +112,13 @@ class VenueConfig(BookModel):
         default=0, ge=0, lt=86_400_000_000_000, description="DAY orders expire at this time of day (UTC ns)"
     )
     seed: int = Field(default=0, description="seeds every random draw of the venue (stochastic latency)")
+    market_clock: Literal["exchange", "receive"] = Field(
+        default="exchange",
+        description=(
+            "when the venue acts on market data: at its exchange time (a backtest on recorded data), "
+            "or when we receive it (a paper venue on a live feed, which sees only what we see)"
+        ),
+    )
 
     def book_model(self) -> BookModel:
         """The rules the Core's estimate must share with this venue."""

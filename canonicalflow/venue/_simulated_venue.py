@@ -41,14 +41,15 @@ class VenueReason(IntEnum):
     BAD_REQUEST = 3  # a quantity below one lot, or a market order that is not IOC/FOK-like
 
 
-def venue_time(ev: Event) -> int:
-    """When the venue acted on a market event: its exchange time, or the receive time if unknown."""
-    return ev.ts_exchange if ev.ts_exchange > 0 else ev.ts_receive
+def venue_time(ev: Event, clock: str = "exchange") -> int:
+    """When the venue acted on a market event: its exchange time (the receive time if unknown), or,
+    on the `receive` clock (`VenueConfig.market_clock`), when we received it."""
+    return ev.ts_exchange if ev.ts_exchange > 0 and clock == "exchange" else ev.ts_receive
 
 
-def venue_times(exchange: np.ndarray, received: np.ndarray) -> np.ndarray:
+def venue_times(exchange: np.ndarray, received: np.ndarray, clock: str = "exchange") -> np.ndarray:
     """`venue_time` of rows given as columns."""
-    return np.where(exchange > 0, exchange, received)
+    return np.where(exchange > 0, exchange, received) if clock == "exchange" else received
 
 
 @dataclass(slots=True)
@@ -158,7 +159,7 @@ class SimulatedVenue:
         market = self._markets.get(ev.instrument)
         if market is None:
             return
-        ts = venue_time(ev)
+        ts = venue_time(ev, self.config.market_clock)
         try:
             _, fills = market.apply(ev, self._leaves, self._whole)  # a refused event fills nothing
         except InvariantViolation as violation:  # a queue model broke the queue-place machine

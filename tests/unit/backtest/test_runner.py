@@ -147,7 +147,7 @@ def test_the_timer_fires_on_its_grid(tmp_path: Path) -> None:
 def test_unknown_keys_are_refused_with_their_place() -> None:
     with pytest.raises(ConfigError, match=r"risk\.max_postion"):
         load_config(_with(risk={"max_postion": 5}))
-    with pytest.raises(ConfigError, match="either a store"):
+    with pytest.raises(ConfigError, match="name one source: a store"):
         load_config(_with(data={}))
 
 

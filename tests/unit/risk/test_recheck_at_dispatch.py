@@ -166,7 +166,7 @@ def test_the_withdrawal_is_a_recorded_decision_that_replay_reproduces_without_ri
     )
 
 
-def test_a_kill_switch_engaged_while_a_new_waits_withdraws_it_but_a_queued_cancel_still_goes() -> None:
+def test_a_kill_switch_engaged_while_a_new_waits_cancels_it_and_a_queued_cancel_still_goes() -> None:
     run = Run()
     [first] = run.submit(New(BUY, 9_980, 2, client_order_id=1))
     assert first.allowed
@@ -182,10 +182,10 @@ def test_a_kill_switch_engaged_while_a_new_waits_withdraws_it_but_a_queued_cance
     start = len(run.recorded)
     run.feed(K.TRADE, dt=token_spent_at + 3 * SEC - run.now, side=1, price=1, qty=1)
     dispatches = [ev for ev in run.since(start) if ev.kind == K.DISPATCH]
-    # the cancel goes first (CANCEL > REPLACE > NEW) and is never judged again; the NEW is
-    assert [(d.client_order_id, d.command, d.reason) for d in dispatches] == [
-        (1, 3, 0),
-        (2, 1, RiskReason.KILL_SWITCH),
-    ]
+    # the cancel goes (CANCEL > REPLACE > NEW) and is never judged again; the waiting NEW never
+    # does: the kill switch cancels every order of ours, and a cancel of a queued NEW withdraws it
+    assert [(d.client_order_id, d.command, d.reason) for d in dispatches] == [(1, 3, 0)]
+    cancels = [ev.client_order_id for ev in run.recorded if ev.kind == K.RISK_DECISION and ev.command == 3]
+    assert sorted(cancels) == [1, 1, 2]  # the strategy's cancel of 1, then the kill switch's of 1 and 2
     assert [(d.client_order_id, d.command) for d in run.sent] == [(1, 1), (1, 3)]
     assert 2 not in run.core.execution.keys

@@ -1,0 +1,189 @@
+"""The live node against the local exchange serving a real capture: it trades on the paper venue,
+writes a run directory like a backtest's, and its session is proven by parity, replay and two
+processes' digests. Every wait is bounded; the exchange runs as fast as the loop goes."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+from _local import BOUND_S, GRIDS, load
+
+from canonicalflow.backtest import BacktestResult, rerun_decisions
+from canonicalflow.errors import ConfigError, DataError
+from canonicalflow.events import EventKind, StopReason
+from canonicalflow.exchange import LocalExchange
+from canonicalflow.journal import JournalReader
+from canonicalflow.live import LiveNode, check_parity, load_live_config
+from canonicalflow.live._parity import Parity
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE = REPO / "examples" / "live-maker.toml"
+MESSAGES = 6_000  # of the capture: a few thousand book updates, trades and tops of book
+
+
+def _config(host: str, port: int, **live: Any) -> Any:
+    """The example's live session, pointed at the local exchange; no heartbeat on loopback."""
+    raw = load_live_config(EXAMPLE).model_dump(mode="json", by_alias=True)
+    raw["live"]["feed"].update(
+        ws_url=f"ws://{host}:{port}", rest_url=f"http://{host}:{port}", heartbeat_s=None
+    )
+    raw["live"].update(live)
+    return load_live_config(raw)
+
+
+async def _live_session(
+    shared_data: Path, run_dir: Path, **live: Any
+) -> tuple[LiveNode, StopReason, LocalExchange]:
+    """The example's session on the first MESSAGES of the USD-M capture, until every frame sent is in."""
+    grid = GRIDS[0]
+    capture = load(shared_data, grid)
+    capture = dataclasses.replace(capture, messages=capture.messages[:MESSAGES])
+    exchange = LocalExchange([capture], speed=0, grids={capture.symbol: (grid.tick_size, grid.lot_size)})
+    host, port = await exchange.start()
+    try:
+        node = LiveNode(_config(host, port, **live), run_dir)
+
+        def everything() -> bool:
+            return exchange.done.is_set() and node.feed.frames == exchange.sent
+
+        reason = await asyncio.wait_for(node.run(until=everything), BOUND_S)
+        return node, reason, exchange
+    finally:
+        await exchange.stop()
+
+
+@pytest.fixture(scope="module")
+def session(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, LiveNode, StopReason]:
+    run_dir = tmp_path_factory.mktemp("live") / "run"
+    node, reason, _ = asyncio.run(_live_session(shared_data, run_dir))
+    return run_dir, node, reason
+
+
+def test_the_node_trades_on_the_paper_venue_and_writes_a_run_directory(session: tuple) -> None:
+    run_dir, node, reason = session
+    assert reason == StopReason.REQUESTED
+    result = BacktestResult.open(run_dir)
+    assert result.summary["live"]["frames"] == node.feed.frames > 0
+    assert result.summary["live"]["stop_reason"] == "REQUESTED"
+    fills = pq.read_table(run_dir / "fills.parquet")
+    orders = pq.read_table(run_dir / "orders.parquet")
+    assert orders.num_rows > 10 and fills.num_rows > 0  # it quoted and was filled on the paper venue
+    assert (run_dir / "report.html").stat().st_size > 0
+    captured = (run_dir / "captures" / "BTCUSDT.capture").read_bytes().count(b"\n")
+    assert captured >= node.feed.frames  # every frame taken, and the snapshot, recorded
+    events = list(JournalReader(run_dir / "journal").events())
+    assert [e.position for e in events] == list(range(1, len(events) + 1))
+    assert events[-1].kind == EventKind.SESSION_STOP and events[-1].reason == StopReason.REQUESTED
+    kinds = {e.kind for e in events}
+    assert {EventKind.DISPATCH, EventKind.ACK, EventKind.FILL, EventKind.LEVEL_SET} <= kinds
+    receive = [e.ts_receive for e in events]
+    assert receive == sorted(receive)  # one clock, forward only
+
+
+def test_parity_a_backtest_over_the_sessions_inputs_records_its_journal_again(session: tuple) -> None:
+    run_dir, _, _ = session
+    result = check_parity(run_dir)
+    assert result.identical, result.cause()
+    assert result.compared == JournalReader(run_dir / "journal").num_events
+    assert pq.read_table(run_dir / "parity" / "fills.parquet").equals(
+        pq.read_table(run_dir / "fills.parquet")
+    )
+
+
+def test_parity_names_the_first_difference(session: tuple, tmp_path: Path) -> None:
+    """A session whose paper venue had been slower than its configuration says: parity finds where."""
+    run_dir, _, _ = session
+    copy = tmp_path / "run"
+    subprocess.run(["cp", "-r", str(run_dir), str(copy)], check=True)
+    backtest = copy / "backtest.json"
+    backtest.write_text(backtest.read_text().replace('"entry_ns": 1000000', '"entry_ns": 1000001'))
+    result = check_parity(copy)
+    assert not result.identical
+    assert result.live is not None and result.backtest is not None
+    assert "differs" in result.cause() or "recorded" in result.cause()
+    assert isinstance(result, Parity) and result.compared > 0
+
+
+def test_replay_makes_every_decision_again_from_the_inputs(session: tuple) -> None:
+    run_dir, _, _ = session
+    compared, difference = rerun_decisions(run_dir)
+    assert difference is None and compared == JournalReader(run_dir / "journal").num_events
+
+
+def test_the_cli_proves_the_session_replay_parity_and_two_processes(session: tuple) -> None:
+    run_dir, _, _ = session
+    command = [shutil.which("canonicalflow") or "canonicalflow"]
+    replay = subprocess.run(
+        [*command, "replay", str(run_dir)], capture_output=True, text=True, timeout=BOUND_S
+    )
+    assert replay.returncode == 0, replay.stderr
+    assert "recorded events made again from the inputs alone" in replay.stdout
+    parity = subprocess.run(
+        [*command, "parity", str(run_dir)], capture_output=True, text=True, timeout=BOUND_S
+    )
+    assert parity.returncode == 0, parity.stderr
+    assert parity.stdout.startswith("parity: identical")
+    twice = subprocess.run(
+        [*command, "verify-determinism", str(run_dir)],
+        capture_output=True,
+        text=True,
+        timeout=BOUND_S,
+    )
+    assert twice.returncode == 0, twice.stderr
+    assert "identical digests" in twice.stdout
+
+
+def test_an_engine_slower_than_its_feed_is_a_recorded_stop(shared_data: Path, tmp_path: Path) -> None:
+    """The engine stops taking inputs after its first lines: the bounded queue fills, the session
+    stops with INPUT_OVERFLOW in its journal, and what it did is still a run parity proves."""
+
+    async def scenario() -> tuple[LiveNode, StopReason]:
+        grid = GRIDS[0]
+        capture = load(shared_data, grid)
+        exchange = LocalExchange(
+            [dataclasses.replace(capture, messages=capture.messages[:MESSAGES])],
+            speed=0,
+            grids={capture.symbol: (grid.tick_size, grid.lot_size)},
+        )
+        host, port = await exchange.start()
+        try:
+            node = LiveNode(_config(host, port, max_waiting=50), tmp_path / "run")
+            take, stuck, taken = node._take, asyncio.Event(), [0]
+
+            async def slow_engine(events: list) -> None:
+                taken[0] += 1
+                take(events)
+                if taken[0] >= 20:
+                    await stuck.wait()  # never set: the engine is busy from here on
+
+            node._take = slow_engine  # type: ignore[method-assign]
+            return node, await asyncio.wait_for(node.run(), BOUND_S)
+        finally:
+            await exchange.stop()
+
+    _, reason = asyncio.run(scenario())
+    assert reason == StopReason.INPUT_OVERFLOW
+    last = JournalReader(tmp_path / "run" / "journal").tail(1)[0]
+    assert last.kind == EventKind.SESSION_STOP and last.reason == StopReason.INPUT_OVERFLOW
+    assert BacktestResult.open(tmp_path / "run").summary["live"]["stop_reason"] == "INPUT_OVERFLOW"
+    assert check_parity(tmp_path / "run").identical
+
+
+def test_a_stopped_session_or_another_configuration_is_not_resumed(session: tuple, tmp_path: Path) -> None:
+    run_dir, _, _ = session
+    recorded = json.loads((run_dir / "live.json").read_text())
+    with pytest.raises(DataError, match="stopped at position"):
+        LiveNode(load_live_config(recorded), run_dir, resume=True)
+    recorded["strategy"]["params"]["size"] = 7
+    with pytest.raises(ConfigError, match="another configuration"):
+        LiveNode(load_live_config(recorded), run_dir, resume=True)
+    with pytest.raises(DataError, match="no live session to resume"):
+        LiveNode(load_live_config(recorded), tmp_path, resume=True)
