@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from canonicalflow.events import EventKind
+from canonicalflow.exchange import Capture
 from canonicalflow.live import LiveNode, load_live_config
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -51,7 +52,7 @@ def _cut(messages: int, workdir: Path) -> Path:
     return out
 
 
-async def _session(capture: Path, speed: float, workdir: Path) -> dict[str, Any]:
+async def _session(capture: Path, speed: float, workdir: Path, fsync: str) -> dict[str, Any]:
     exchange = subprocess.Popen(
         [
             shutil.which("canonicalflow") or "canonicalflow",
@@ -78,10 +79,11 @@ async def _session(capture: Path, speed: float, workdir: Path) -> dict[str, Any]
             if match := re.search(r"serving on http://[\d.]+:(\d+)", line):
                 port = int(match.group(1))
         raw = load_live_config(REPO / "examples" / "live-maker.toml").model_dump(mode="json", by_alias=True)
+        raw["live"]["fsync"] = fsync
         raw["live"]["feed"].update(
             ws_url=f"ws://127.0.0.1:{port}", rest_url=f"http://127.0.0.1:{port}", heartbeat_s=None
         )
-        node = LiveNode(load_live_config(raw), workdir / f"run-{speed}")
+        node = LiveNode(load_live_config(raw), workdir / f"run-{speed}-{fsync}")
         to_order: list[int] = []
         to_decision: list[int] = []
         waited: list[int] = []
@@ -97,9 +99,10 @@ async def _session(capture: Path, speed: float, workdir: Path) -> dict[str, Any]
                     rss.append(peak_rss_mib())
 
         node.listeners.append(heard)
-        total = sum(1 for _ in _stream_lines(capture))
+        total = len(Capture.load(capture).messages)
         started = time.perf_counter()
-        await node.run(until=lambda: node.feed.frames >= total)
+        bound = 60 + 3 * total / 272 / max(speed, 1)  # the capture streams 272 messages/s at its own pace
+        await node.run(until=lambda: node.feed.frames >= total, duration_s=bound)
         elapsed = time.perf_counter() - started
         return {
             "frames": node.feed.frames,
@@ -115,13 +118,6 @@ async def _session(capture: Path, speed: float, workdir: Path) -> dict[str, Any]
         exchange.wait()
 
 
-def _stream_lines(capture: Path):  # type: ignore[no-untyped-def]
-    import gzip
-
-    with gzip.open(capture, "rt") as source:
-        yield from (line for line in source if '"stream"' in line)
-
-
 def _percentiles(ns: list[int]) -> str:
     if not ns:
         return "n/a"
@@ -135,13 +131,21 @@ def main() -> None:
     )
     parser.add_argument("--messages", type=int, default=60_000)
     parser.add_argument("--speed", type=float, default=10.0)
+    parser.add_argument(
+        "--fsync",
+        choices=("batch", "never"),
+        default="batch",
+        help="the journal's policy (batch: as shipped)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         capture = _cut(args.messages, workdir)
-        paced = asyncio.run(_session(capture, args.speed, workdir))
-        flat_out = asyncio.run(_session(capture, 0, workdir))
-    print(f"live node on {args.messages:,} messages of {CAPTURE.name}, example paper maker, fsync per batch")
+        paced = asyncio.run(_session(capture, args.speed, workdir, args.fsync))
+        flat_out = asyncio.run(_session(capture, 0, workdir, args.fsync))
+    print(
+        f"live node on {args.messages:,} messages of {CAPTURE.name}, example paper maker, fsync {args.fsync}"
+    )
     print(
         "| session | frames/s | events/s | input to order p50/p99/p99.9 | input to decision p50/p99/p99.9 | queue wait p50/p99/p99.9 |"
     )

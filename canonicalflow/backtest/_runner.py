@@ -77,7 +77,10 @@ def run(
         show = sys.stderr.isatty() if progress is None else progress
         try:
             with tqdm(total=total, unit="ev", unit_scale=True, disable=not show, desc=config.name) as bar:
-                window = reorder_window(config)
+                if batches is not None or config.venue.market_clock == "receive":
+                    window = reorder_window(config)
+                else:
+                    window = config.data.max_feed_latency_ns  # one at a time: no pass over the data first
                 simulation = Simulation(stream, session.sequencer, venue, window, session.lane)
                 simulation.run(lambda done: bar.update(done - bar.n))
                 bar.update(total - bar.n)

@@ -43,6 +43,10 @@ def market_of(config: BacktestConfig) -> tuple[tuple[Instrument, ...], Iterator[
         instruments: tuple[Instrument, ...] = (instrument,)
         total = gen.events
     elif data.journal is not None:
+        if (data.journal / "journal").is_dir() and not (data.journal / "config.json").exists():
+            raise DataError(
+                f"data.journal: {data.journal} is a run directory; name its journal, {data.journal}/journal"
+            )
         recorded = {i.id: i for i in load_core_config(data.journal).instruments}
         instruments = tuple(_override(recorded[i], overrides.get(i)) for i in sorted(recorded))
         _no_unknown(overrides, recorded, f"the journal {data.journal}")

@@ -66,7 +66,10 @@ def live(config: Path, out: Path | None, force: bool, resume: bool, duration: fl
     click.echo(
         f"live session {settings.name} in {run_dir}: {', '.join(i.symbol for i in settings.instruments)}"
     )
-    reason = asyncio.run(_run(node, duration))
+    try:
+        reason = asyncio.run(_run(node, duration))
+    except CanonicalFlowError as error:  # a port taken meanwhile: the journal keeps what was done
+        fail(error)
     print_summary(BacktestResult.open(run_dir))
     click.echo(f"stopped        {reason.name.lower().replace('_', ' ')}")
     if reason == StopReason.INPUT_OVERFLOW:

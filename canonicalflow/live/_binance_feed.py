@@ -40,6 +40,7 @@ _DEPTH_SPEED = {"usdm": "0ms", "coinm": "0ms", "spot": "100ms"}
 _BACKOFF_S = (0.05, 5.0)  # first and longest wait before connecting, or asking for a snapshot, again
 HEARTBEAT_S = 10.0  # by default a ping every 10 s; one unanswered closes a half-open socket
 _REST_TIMEOUT = aiohttp.ClientTimeout(total=10.0)
+_YIELD_EVERY = 64  # lines the consumer takes in a row, at most, before the socket reader's turn
 
 
 @dataclass(frozen=True)
@@ -277,6 +278,7 @@ class BinanceFeed:
         sink: Sink,
         until: Callable[[], bool] | None,
     ) -> None:
+        taken = 0
         while True:
             _, state, line, what = await lines.get()
             self.frames += what in ("depth", "stream")
@@ -297,7 +299,9 @@ class BinanceFeed:
             if not lines:
                 for record in self._records:
                     record.flush()  # idle: what was recorded reaches the file
-            await asyncio.sleep(0)  # the socket's turn: frames that came meanwhile are stamped now
+            taken += 1
+            if taken % _YIELD_EVERY == 0:
+                await asyncio.sleep(0)  # the socket's turn: frames that came meanwhile are stamped now
 
     async def _snapshot(self, state: _Instrument, http: aiohttp.ClientSession, lines: _Lines) -> None:
         """Ask for a depth snapshot; its answer joins the lines in arrival order. After a failure

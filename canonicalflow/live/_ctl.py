@@ -38,24 +38,35 @@ def run_endpoint(run_dir: Path) -> tuple[str, Path]:
     if config.live.control is None:
         raise DataError(f"{run_dir}: its session has no control API ([live.control] in its configuration)")
     if not endpoints.exists():
-        raise DataError(f"{run_dir}: no {ENDPOINTS_FILE}: its node has not started serving")
+        raise DataError(
+            f"{run_dir}: no {ENDPOINTS_FILE}: its node is not serving (not started yet, or stopped)"
+        )
     return json.loads(endpoints.read_text())["control"], config.live.control.token_file
 
 
 def control_request(url: str, token_file: Path, action: str) -> dict[str, Any]:
     """Send `action` (a key of ACTIONS) to the control API at `url`; the node's JSON answer."""
     method, path = ACTIONS[action]
-    request = urllib.request.Request(
-        url.rstrip("/") + path, method=method, headers={"Authorization": f"Bearer {read_token(token_file)}"}
-    )
+    if not url.startswith(("http://", "https://")):
+        raise DataError(f"--url {url}: give the control API's address as http://HOST:PORT")
+    token = read_token(token_file, "--token-file")
+    headers = {"Authorization": f"Bearer {token}"}
+    request = urllib.request.Request(url.rstrip("/") + path, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=_TIMEOUT_S) as response:
-            return json.loads(response.read())
+            answer = json.loads(response.read())
     except urllib.error.HTTPError as error:
-        reason = {401: "the token was refused", 409: "the session is already stopping"}.get(
-            error.code, error.reason
-        )
+        reason = {
+            401: "the token was refused",
+            404: "not a live node's control API (is this the metrics port?)",
+            409: "the session is already stopping",
+        }.get(error.code, error.reason)
         raise ControlRefused(f"{url}{path}: {error.code} {reason}") from None
     except (urllib.error.URLError, OSError) as error:
         why = error.reason if isinstance(error, urllib.error.URLError) else error
         raise DataError(f"no live node answers at {url} ({why}); is it running?") from None
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict):
+        raise DataError(f"{url}{path} answered, but not as a live node's control API does")
+    return answer

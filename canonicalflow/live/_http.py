@@ -16,9 +16,12 @@ where `canonicalflow ctl` finds them.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import ipaddress
 import json
 import logging
+import socket
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,7 +35,7 @@ from canonicalflow.live._metrics import NodeMetrics
 if TYPE_CHECKING:
     from canonicalflow.live._node import LiveNode
 
-__all__ = ["ENDPOINTS_FILE", "NodeServers", "read_token"]
+__all__ = ["ENDPOINTS_FILE", "NodeServers", "check_free", "read_token"]
 
 ENDPOINTS_FILE = "endpoints.json"
 log = logging.getLogger("canonicalflow.live")
@@ -43,17 +46,38 @@ _ACTIONS = {
 }
 
 
-def read_token(path: Path) -> str:
-    """The bearer token in `path`, without surrounding whitespace; a ConfigError if there is none."""
+def read_token(path: Path, what: str = "live.control.token_file") -> str:
+    """The bearer token in `path`, without surrounding whitespace; a ConfigError naming `what`
+    (the setting or option that gave the path) if there is none."""
     try:
         token = path.read_text().strip()
-    except OSError as error:
-        raise ConfigError(f"live.control.token_file: cannot read {path}: {error.strerror}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(
+            f"{what}: cannot read {path}: {getattr(error, 'strerror', None) or error}"
+        ) from None
     if not token:
-        raise ConfigError(f"live.control.token_file: {path} is empty")
-    if any(c.isspace() or not c.isprintable() for c in token):
-        raise ConfigError(f"live.control.token_file: {path} must hold the token alone, on one line")
+        raise ConfigError(f"{what}: {path} is empty")
+    if any(c.isspace() or not c.isprintable() or not c.isascii() for c in token):
+        raise ConfigError(f"{what}: {path} must hold the token alone, on one line, in ASCII")
     return token
+
+
+def check_free(host: str, port: int, what: str) -> None:
+    """A ConfigError now if `host:port` cannot be bound, before the run directory is written."""
+    if port == 0:
+        return
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise ConfigError(f"{what}: cannot listen on {host}:{port}: {error.strerror}") from None
+
+
+def _digest(token: bytes) -> bytes:
+    """Compared as digests, so the comparison takes the same time whatever the token's length."""
+    return hashlib.sha256(token).digest()
 
 
 class NodeServers:
@@ -62,7 +86,7 @@ class NodeServers:
     def __init__(self, node: LiveNode) -> None:
         self.node = node
         live = node.config.live
-        self._token = read_token(live.control.token_file).encode() if live.control else None
+        self._token = _digest(read_token(live.control.token_file).encode()) if live.control else None
         self.metrics = NodeMetrics(node) if live.metrics else None
         self._runners: list[web.AppRunner] = []
         self.endpoints: dict[str, str] = {}
@@ -77,23 +101,33 @@ class NodeServers:
             self.endpoints["metrics"] = await self._serve(
                 self._metrics_app(), live.metrics.host, live.metrics.port
             )
-        (self.node.run_dir / ENDPOINTS_FILE).write_text(json.dumps(self.endpoints, indent=2) + "\n")
+        if self.endpoints:
+            (self.node.run_dir / ENDPOINTS_FILE).write_text(json.dumps(self.endpoints, indent=2) + "\n")
         for name, url in self.endpoints.items():
             log.info("%s at %s", "control API" if name == "control" else "metrics", url)
 
     async def stop(self) -> None:
+        """Stop serving; endpoints.json goes with the servers, so nothing points at a dead port."""
         for runner in self._runners:
             await runner.cleanup()
         self._runners.clear()
+        (self.node.run_dir / ENDPOINTS_FILE).unlink(missing_ok=True)
 
     async def _serve(self, app: web.Application, host: str, port: int) -> str:
         runner = web.AppRunner(app, access_log=None)  # no access log: nothing of a request is written
         await runner.setup()
         site = web.TCPSite(runner, host, port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as error:
+            await runner.cleanup()
+            raise ConfigError(f"cannot listen on {host}:{port}: {error.strerror}") from None
         self._runners.append(runner)
+        if not ipaddress.ip_address(host if host != "localhost" else "127.0.0.1").is_loopback:
+            log.warning("listening on %s, beyond this machine: the bearer token travels in plain HTTP", host)
         bound = site._server.sockets[0].getsockname()  # type: ignore[union-attr]
-        return f"http://{bound[0]}:{bound[1]}"
+        address = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
+        return f"http://{address}:{bound[1]}"
 
     # ------------------------------------------------------------------ control
     def _control_app(self) -> web.Application:
@@ -110,7 +144,8 @@ class NodeServers:
         given = request.headers.get("Authorization", "")
         scheme, _, token = given.partition(" ")
         assert self._token is not None
-        if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), self._token):
+        given_digest = _digest(token.strip().encode("utf-8", "surrogateescape"))
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given_digest, self._token):
             self.node.unauthorized += 1
             return web.json_response(
                 {"error": "unauthorized"},
@@ -130,10 +165,8 @@ class NodeServers:
             node.stop_session(StopReason.OPERATOR)
             return web.json_response({"accepted": "SESSION_STOP", "reason": StopReason.OPERATOR.name})
         kind, engaged = _ACTIONS[request.path]
-        ev = node.control(kind, engaged)
-        return web.json_response(
-            {"accepted": kind.name, "ts": ev.ts_receive, "position": node.session.core.position}
-        )
+        ev = node.control(kind, engaged)  # taken in its turn: after the inputs that came before it
+        return web.json_response({"accepted": kind.name, "ts": ev.ts_receive})
 
     # ------------------------------------------------------------------ metrics
     def _metrics_app(self) -> web.Application:

@@ -28,6 +28,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from canonicalflow.backtest import (
     BACKTEST_FILE,
     BacktestConfig,
@@ -45,7 +47,7 @@ from canonicalflow.journal import FsyncPolicy, JournalReader, JournalWriter
 from canonicalflow.live._binance_feed import BinanceFeed, FeedInstrument, FeedOverflow
 from canonicalflow.live._clock import WallClock
 from canonicalflow.live._config import LiveConfig
-from canonicalflow.live._http import NodeServers, read_token
+from canonicalflow.live._http import NodeServers, check_free, read_token
 from canonicalflow.runtime import CONFIG_FILE
 from canonicalflow.state import Reader
 from canonicalflow.venue import SimulatedVenue
@@ -77,8 +79,12 @@ class LiveNode:
     ) -> None:
         self.config, self.run_dir = config, run_dir
         core_config = core_config_of(config, config.instruments)
-        if config.live.control is not None:
-            read_token(config.live.control.token_file)  # before anything is written: a bad file is named now
+        control, metrics = config.live.control, config.live.metrics
+        if control is not None:  # before anything is written: a bad file or a taken port is named now
+            read_token(control.token_file)
+            check_free(control.host, control.port, "live.control.port")
+        if metrics is not None:
+            check_free(metrics.host, metrics.port, "live.metrics.port")
         journal_dir = run_dir / "journal"
         if resume:
             _check_resumable(config, run_dir)
@@ -147,14 +153,16 @@ class LiveNode:
             limit = self._loop.call_later(duration_s, self.stop_session, StopReason.DURATION)
         if self.resumed_at:
             self._give_up_books()
-        failed = True
         try:
             await self.servers.start()
             await self.feed.run(self._take, stop, until)
-            failed = False
         except FeedOverflow as error:
             log.error("stopping: %s", error)
-            self.stop_reason, failed = StopReason.INPUT_OVERFLOW, False
+            self.stop_reason = StopReason.INPUT_OVERFLOW
+        except BaseException as error:
+            log.error("the session failed: %r; its journal keeps everything up to it", error)
+            self.stop_reason = StopReason.FAILED
+            raise
         finally:
             self.closing = True  # from here on nothing is taken but the stop
             await self.servers.stop()
@@ -163,8 +171,11 @@ class LiveNode:
                     handle.cancel()
             self.feed.close()
             try:
-                if not failed:
-                    self._stop_session(self.stop_reason or StopReason.REQUESTED)
+                self._stop_session(self.stop_reason or StopReason.REQUESTED)
+            except Exception as error:  # the engine broke on the input before: no stop can follow it
+                if self.stop_reason != StopReason.FAILED:
+                    raise
+                log.error("no SESSION_STOP recorded after the failure: %r", error)
             finally:
                 self.session.recorder.finish()  # whatever happened, the journal keeps what was done
                 self.journal.close()
@@ -282,6 +293,8 @@ class LiveNode:
             self._timer.cancel()
             self._timer = None
         due = self.simulation.next_step()
+        if self.feed.waiting:
+            return  # the consumer takes the next line soon, and advances then
         if due is not None and self._loop is not None and not self.simulation.stopped:
             self._timer = self._loop.call_later(max(0.0, (due - self.clock()) / 1e9), self._advance)
 
@@ -377,7 +390,10 @@ def _check_resumable(config: LiveConfig, run_dir: Path) -> None:
     recorded = run_dir / LIVE_FILE
     if not recorded.exists():
         raise DataError(f"{run_dir} holds no live session to resume (no {LIVE_FILE})")
-    earlier = LiveConfig.model_validate(json.loads(recorded.read_text()))
+    try:
+        earlier = LiveConfig.model_validate(json.loads(recorded.read_text()))
+    except (ValueError, ValidationError) as error:
+        raise ConfigError(f"{recorded}: not a live configuration this version reads: {error}") from None
     if earlier.fingerprint != config.fingerprint:
         raise ConfigError(
             f"{run_dir} holds a session of another configuration ({earlier.fingerprint[:16]}, "

@@ -15,7 +15,7 @@ from itertools import zip_longest
 from pathlib import Path
 
 from canonicalflow.backtest import BACKTEST_FILE, load_config, run
-from canonicalflow.errors import ConfigError, DataError
+from canonicalflow.errors import CanonicalFlowError, ConfigError, DataError
 from canonicalflow.events import FIELDS, Event, EventKind
 from canonicalflow.journal import JournalReader
 from canonicalflow.live._node import LIVE_FILE
@@ -76,7 +76,12 @@ def check_parity(run_dir: Path, progress: bool = False) -> Parity:
             "resume it (canonicalflow live CONFIG --out RUN_DIR --resume) and stop it, then check parity"
         )
     config = config.model_copy(update={"data": config.data.model_copy(update={"journal": journal.resolve()})})
-    run(config, run_dir / PARITY_DIR, force=True, progress=progress, report=False)
+    try:
+        run(config, run_dir / PARITY_DIR, force=True, progress=progress, report=False)
+    except CanonicalFlowError:
+        raise
+    except Exception as error:  # the strategy raised: in the backtest, as it may have live
+        raise DataError(f"the parity backtest failed: {error!r} (see {run_dir / PARITY_DIR})") from error
     live = JournalReader(journal).events()
     again = JournalReader(run_dir / PARITY_DIR / "journal").events()
     compared, before = 0, None

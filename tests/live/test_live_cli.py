@@ -65,7 +65,7 @@ async def _prometheus_sees(metrics_url: str, workdir: Path) -> dict[str, list[di
     assert PROMETHEUS is not None
     target = metrics_url.removeprefix("http://")
     (workdir / "prometheus.yml").write_text(
-        "global:\n  scrape_interval: 200ms\n"
+        "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
         f"scrape_configs:\n  - job_name: canonicalflow\n    static_configs:\n      - targets: ['{target}']\n"
     )
     import socket
@@ -95,7 +95,7 @@ async def _prometheus_sees(metrics_url: str, workdir: Path) -> dict[str, list[di
                 seen = {q: await asyncio.to_thread(_scraped, url, q) for q in queries}
             except OSError:
                 seen = {}
-            if seen and all(seen.values()):
+            if seen and all(seen.values()) and seen["up"][0]["value"][1] == "1":
                 return seen
             await asyncio.sleep(0.1)
         raise AssertionError(f"Prometheus never saw the node's series: {seen}")
@@ -167,6 +167,7 @@ def test_live_ctl_prometheus_and_parity_as_commands(shared_data: Path, tmp_path:
     assert json.loads(outcome["stop"][1])["accepted"] == "SESSION_STOP"
     code, out, err = outcome["node"]
     assert code == 0, err
+    assert "cli-token" not in out + err  # never logged
     assert "stopped        operator" in out and "final digest" in out
     parity = subprocess.run(
         [CLI, "parity", str(tmp_path / "run")], capture_output=True, text=True, timeout=BOUND_S
@@ -204,3 +205,26 @@ def test_live_help_names_the_config_and_refuses_a_bad_one(tmp_path: Path) -> Non
         timeout=BOUND_S,
     )
     assert refused.returncode == 1 and "token_file" in refused.stderr and not (tmp_path / "run").exists()
+
+
+def test_a_port_already_taken_is_named_before_anything_is_written(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = tmp_path / "live.toml"
+        config.write_text(
+            (REPO / "examples" / "live-maker.toml").read_text() + f"\n[live.metrics]\nport = {port}\n"
+        )
+        refused = subprocess.run(
+            [CLI, "live", str(config), "--out", str(tmp_path / "run")],
+            capture_output=True,
+            text=True,
+            timeout=BOUND_S,
+        )
+    assert (
+        refused.returncode == 1 and f"live.metrics.port: cannot listen on 127.0.0.1:{port}" in refused.stderr
+    )
+    assert "Traceback" not in refused.stderr and not (tmp_path / "run").exists()

@@ -192,6 +192,10 @@ def test_metrics_health_and_readiness(operated: tuple) -> None:
         "canonicalflow_unauthorized",
         "canonicalflow_journal_bytes",
         "canonicalflow_ready",
+        "canonicalflow_input_lag_seconds",
+        "canonicalflow_input_queue",
+        "canonicalflow_position",
+        "canonicalflow_book_synced",
     ):
         assert name in families, name
     kinds = {

@@ -187,3 +187,71 @@ def test_a_stopped_session_or_another_configuration_is_not_resumed(session: tupl
         LiveNode(load_live_config(recorded), run_dir, resume=True)
     with pytest.raises(DataError, match="no live session to resume"):
         LiveNode(load_live_config(recorded), tmp_path, resume=True)
+
+
+def test_two_instruments_on_one_feed_trade_and_pass_parity(shared_data: Path, tmp_path: Path) -> None:
+    """BTCUSDT and ETHUSDT on one combined stream, each with its own book, snapshot and quotes."""
+
+    async def scenario() -> LiveNode:
+        captures = [load(shared_data, grid) for grid in GRIDS[:2]]
+        captures = [dataclasses.replace(c, messages=c.messages[: MESSAGES // 2]) for c in captures]
+        grids = {c.symbol: (g.tick_size, g.lot_size) for c, g in zip(captures, GRIDS[:2], strict=True)}
+        exchange = LocalExchange(captures, speed=0, grids=grids)
+        host, port = await exchange.start()
+        try:
+            raw = load_live_config(EXAMPLE).model_dump(mode="json", by_alias=True)
+            raw["instruments"].append(
+                {"id": 2, "symbol": "ETHUSDT", "tick_size": "0.01", "lot_size": "0.001"}
+            )
+            raw["venue"]["fees"].append({"instrument": 2, "maker": "0.0002", "taker": "0.0005"})
+            raw["live"]["feed"].update(
+                ws_url=f"ws://{host}:{port}", rest_url=f"http://{host}:{port}", heartbeat_s=None
+            )
+            node = LiveNode(load_live_config(raw), tmp_path / "run")
+            await asyncio.wait_for(
+                node.run(until=lambda: exchange.done.is_set() and node.feed.frames == exchange.sent), BOUND_S
+            )
+            return node
+        finally:
+            await exchange.stop()
+
+    node = asyncio.run(scenario())
+    assert node.feed.snapshots("BTCUSDT") >= 1 and node.feed.snapshots("ETHUSDT") >= 1
+    journal = list(JournalReader(tmp_path / "run" / "journal").events())
+    assert {e.instrument for e in journal if e.kind == EventKind.LEVEL_SET} == {1, 2}
+    assert {e.instrument for e in journal if e.kind == EventKind.DISPATCH} == {1, 2}
+    assert check_parity(tmp_path / "run").identical
+
+
+def test_a_strategy_that_raises_ends_the_session_recorded_and_closed(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """The error reaches the caller; the journal keeps everything up to it and ends with a
+    SESSION_STOP (FAILED), so the session is neither resumed nor vouched for by parity."""
+
+    async def scenario() -> None:
+        grid = GRIDS[0]
+        capture = load(shared_data, grid)
+        exchange = LocalExchange(
+            [dataclasses.replace(capture, messages=capture.messages[:MESSAGES])],
+            speed=0,
+            grids={capture.symbol: (grid.tick_size, grid.lot_size)},
+        )
+        host, port = await exchange.start()
+        try:
+            raw = _config(host, port).model_dump(mode="json", by_alias=True)
+            raw["strategy"]["class"] = "_failing:FailsOnce"
+            node = LiveNode(load_live_config(raw), tmp_path / "run")
+            await asyncio.wait_for(node.run(), BOUND_S)
+        finally:
+            await exchange.stop()
+
+    with pytest.raises(RuntimeError, match="a bug in the strategy"):
+        asyncio.run(scenario())
+    last = JournalReader(tmp_path / "run" / "journal").tail(1)[0]
+    assert last.kind == EventKind.SESSION_STOP and last.reason == StopReason.FAILED
+    recorded = json.loads((tmp_path / "run" / "live.json").read_text())
+    with pytest.raises(DataError, match="stopped at position"):
+        LiveNode(load_live_config(recorded), tmp_path / "run", resume=True)
+    with pytest.raises(DataError, match="the parity backtest failed: RuntimeError"):
+        check_parity(tmp_path / "run")
