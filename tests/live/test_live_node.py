@@ -39,14 +39,19 @@ def _config(host: str, port: int, **live: Any) -> Any:
     return load_live_config(raw)
 
 
+def _exchange(shared_data: Path) -> LocalExchange:
+    """The local exchange on the first MESSAGES of the USD-M capture, as fast as the loop goes."""
+    grid = GRIDS[0]
+    capture = load(shared_data, grid)
+    capture = dataclasses.replace(capture, messages=capture.messages[:MESSAGES])
+    return LocalExchange([capture], speed=0, grids={capture.symbol: (grid.tick_size, grid.lot_size)})
+
+
 async def _live_session(
     shared_data: Path, run_dir: Path, **live: Any
 ) -> tuple[LiveNode, StopReason, LocalExchange]:
     """The example's session on the first MESSAGES of the USD-M capture, until every frame sent is in."""
-    grid = GRIDS[0]
-    capture = load(shared_data, grid)
-    capture = dataclasses.replace(capture, messages=capture.messages[:MESSAGES])
-    exchange = LocalExchange([capture], speed=0, grids={capture.symbol: (grid.tick_size, grid.lot_size)})
+    exchange = _exchange(shared_data)
     host, port = await exchange.start()
     try:
         node = LiveNode(_config(host, port, **live), run_dir)
@@ -146,13 +151,7 @@ def test_an_engine_slower_than_its_feed_is_a_recorded_stop(shared_data: Path, tm
     stops with INPUT_OVERFLOW in its journal, and what it did is still a run parity proves."""
 
     async def scenario() -> tuple[LiveNode, StopReason]:
-        grid = GRIDS[0]
-        capture = load(shared_data, grid)
-        exchange = LocalExchange(
-            [dataclasses.replace(capture, messages=capture.messages[:MESSAGES])],
-            speed=0,
-            grids={capture.symbol: (grid.tick_size, grid.lot_size)},
-        )
+        exchange = _exchange(shared_data)
         host, port = await exchange.start()
         try:
             node = LiveNode(_config(host, port, max_waiting=50), tmp_path / "run")
@@ -230,13 +229,7 @@ def test_a_strategy_that_raises_ends_the_session_recorded_and_closed(
     SESSION_STOP (FAILED), so the session is neither resumed nor vouched for by parity."""
 
     async def scenario() -> None:
-        grid = GRIDS[0]
-        capture = load(shared_data, grid)
-        exchange = LocalExchange(
-            [dataclasses.replace(capture, messages=capture.messages[:MESSAGES])],
-            speed=0,
-            grids={capture.symbol: (grid.tick_size, grid.lot_size)},
-        )
+        exchange = _exchange(shared_data)
         host, port = await exchange.start()
         try:
             raw = _config(host, port).model_dump(mode="json", by_alias=True)
