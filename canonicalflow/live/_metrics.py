@@ -104,11 +104,8 @@ class _NodeGauges(Collector):
         for instrument, symbol in symbols.items():
             orders.add_metric([symbol], len(view.orders(instrument)))
             inventory.add_metric([symbol], view.inventory(instrument))
-            realized, unrealized, fees = view.money.pnl(
-                instrument, view.holding(instrument), view.mark(instrument)
-            )
-            if unrealized is not None:
-                pnl.add_metric([symbol], float(realized + unrealized - fees))
+            if (value := view.pnl(instrument)) is not None:  # None: held, but not markable yet
+                pnl.add_metric([symbol], float(value))
             synced.add_metric([symbol], int(feed.synced(symbol)))
         yield from (orders, inventory, pnl, synced)
         denials = CounterMetricFamily(

@@ -218,13 +218,13 @@ class LiveNode:
         control = reader.control
         instruments = {}
         for i in self.config.instruments:
-            realized, unrealized, fees = reader.money.pnl(i.id, reader.holding(i.id), reader.mark(i.id))
+            pnl = reader.pnl(i.id)
             instruments[i.symbol] = {
                 "synced": feed.synced(i.symbol),
                 "update_id": feed.update_id(i.symbol),
                 "inventory_lots": reader.inventory(i.id),
                 "open_orders": len(reader.orders(i.id)),
-                "pnl": None if unrealized is None else float(realized + unrealized - fees),
+                "pnl": None if pnl is None else float(pnl),
             }
         return {
             "name": self.config.name,
